@@ -1,0 +1,5 @@
+# Copyright (c) ltplug contributors. All rights reserved.
+from .class_counts_hook import ClassCountsHook
+from .test_progress_bar_hook import TestProgressBarHook
+
+__all__ = ['ClassCountsHook', 'TestProgressBarHook']

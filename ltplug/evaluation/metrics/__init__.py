@@ -1,0 +1,2 @@
+# Copyright (c) ltplug contributors. All rights reserved.
+__all__ = []

@@ -1,0 +1,6 @@
+# Copyright (c) ltplug contributors. All rights reserved.
+from .backbones import *  # noqa: F401,F403
+from .classifiers import *  # noqa: F401,F403
+from .heads import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
+from .utils import logit_adjust  # noqa: F401

@@ -1,0 +1,4 @@
+# Copyright (c) ltplug contributors. All rights reserved.
+from .cifar_resnet import CIFARResNet
+
+__all__ = ['CIFARResNet']

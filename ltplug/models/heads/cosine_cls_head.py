@@ -1,0 +1,74 @@
+# Copyright (c) ltplug contributors. All rights reserved.
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmpretrain.models.heads import ClsHead
+from mmpretrain.registry import MODELS
+
+
+@MODELS.register_module()
+class CosineClsHead(ClsHead):
+    """Cosine classifier: ``scale * <f / |f|, w_c / |w_c|> (+ b_c)``.
+
+    CBD uses it with ``scale=20`` fixed and no bias; NCL with ``scale=16``
+    (ImageNet-LT, Places-LT) or 32 (iNaturalist 2018) and a learnable bias
+    initialised to 0.
+
+    Args:
+        num_classes (int): Number of classes.
+        in_channels (int): Feature width.
+        scale (float): The scale sigma. Defaults to 16.
+        learnable_scale (bool): Learn the scale. Defaults to False.
+        bias (bool): Add a learnable per-class bias (init 0).
+            Defaults to False.
+        eps (float): Guard of the L2 normalisation. Defaults to 1e-12.
+        init_cfg (dict, optional): Weight init. Defaults to
+            ``dict(type='Normal', layer='Linear', std=0.01)``.
+        **kwargs: Other arguments of :class:`mmpretrain.models.ClsHead`
+            (``loss``, ``topk``, ``cal_acc``).
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 scale: float = 16.,
+                 learnable_scale: bool = False,
+                 bias: bool = False,
+                 eps: float = 1e-12,
+                 init_cfg: Optional[dict] = dict(
+                     type='Normal', layer='Linear', std=0.01),
+                 **kwargs) -> None:
+        super().__init__(init_cfg=init_cfg, **kwargs)
+        if num_classes <= 0:
+            raise ValueError(
+                f'num_classes={num_classes} must be a positive integer')
+        if in_channels <= 0:
+            raise ValueError(
+                f'in_channels={in_channels} must be a positive integer')
+        if scale <= 0:
+            raise ValueError(f'scale must be > 0, but got {scale}')
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.eps = eps
+        self.fc = nn.Linear(in_channels, num_classes, bias=False)
+        scale_t = torch.tensor(float(scale))
+        if learnable_scale:
+            self.scale = nn.Parameter(scale_t)
+        else:
+            self.register_buffer('scale', scale_t)
+        self.bias = nn.Parameter(torch.zeros(num_classes)) if bias else None
+
+    def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
+        """The L2-normalised last-stage feature."""
+        return F.normalize(feats[-1], dim=1, eps=self.eps)
+
+    def forward(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
+        """Scaled cosine logits."""
+        x = self.pre_logits(feats)
+        w = F.normalize(self.fc.weight, dim=1, eps=self.eps)
+        logits = self.scale * F.linear(x, w)
+        if self.bias is not None:
+            logits = logits + self.bias
+        return logits

@@ -1,0 +1,75 @@
+# Copyright (c) ltplug contributors. All rights reserved.
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmpretrain.models.losses.utils import weight_reduce_loss
+from mmpretrain.registry import MODELS
+
+from ltplug.datasets.utils import check_class_counts
+from ltplug.models.utils import logit_adjust
+
+
+@MODELS.register_module()
+class BalancedSoftmaxLoss(nn.Module):
+    """Balanced Softmax (Ren et al., NeurIPS 2020) / logit-adjusted CE
+    (Menon et al., ICLR 2021): cross-entropy on ``z + tau * log(n_c)``.
+
+    The counts may be given here or, when None, set before training by
+    :class:`ltplug.engine.ClassCountsHook` from the train dataset. At test
+    time the raw logits are used.
+
+    Args:
+        class_counts (Sequence[int], optional): Training images per class.
+            Defaults to None.
+        tau (float): Adjustment strength. Defaults to 1.0.
+        reduction (str): 'none', 'mean' or 'sum'. Defaults to 'mean'.
+        loss_weight (float): Weight of the loss. Defaults to 1.0.
+    """
+
+    def __init__(self,
+                 class_counts: Optional[Sequence[int]] = None,
+                 tau: float = 1.0,
+                 reduction: str = 'mean',
+                 loss_weight: float = 1.0) -> None:
+        super().__init__()
+        if reduction not in ('none', 'mean', 'sum'):
+            raise ValueError(f'reduction must be none, mean or sum, but got '
+                             f'{reduction!r}')
+        self.tau = float(tau)
+        self.reduction = reduction
+        self.loss_weight = loss_weight
+        self.register_buffer('class_counts', torch.empty(0), persistent=False)
+        if class_counts is not None:
+            self.set_class_counts(class_counts)
+
+    def set_class_counts(self, class_counts: Sequence[int]) -> None:
+        """Set the training counts (every class needs at least one image)."""
+        counts = check_class_counts(class_counts)
+        self.class_counts = torch.as_tensor(
+            counts, dtype=torch.float32, device=self.class_counts.device)
+
+    def forward(self,
+                cls_score: torch.Tensor,
+                label: torch.Tensor,
+                weight: Optional[torch.Tensor] = None,
+                avg_factor: Optional[int] = None,
+                reduction_override: Optional[str] = None,
+                **kwargs) -> torch.Tensor:
+        """Compute the loss (``ClsHead``'s loss-module call signature)."""
+        if self.class_counts.numel() == 0:
+            raise RuntimeError(
+                'BalancedSoftmaxLoss has no class counts: pass class_counts '
+                "or add dict(type='ClassCountsHook') to custom_hooks")
+        reduction = reduction_override or self.reduction
+        adjusted = logit_adjust(cls_score, self.class_counts, self.tau)
+        if label.dim() == 1:
+            loss = F.cross_entropy(adjusted, label, reduction='none')
+        else:  # soft targets (mixup / cutmix)
+            loss = -(label * F.log_softmax(adjusted, dim=1)).sum(dim=1)
+        if weight is not None:
+            weight = weight.float()
+        loss = weight_reduce_loss(
+            loss, weight=weight, reduction=reduction, avg_factor=avg_factor)
+        return self.loss_weight * loss

@@ -1,0 +1,24 @@
+# Copyright (c) ltplug contributors. All rights reserved.
+from .checkpoint import (UnsafeCheckpointError, allowed_checkpoint_global,
+                         load_checkpoint_safely, load_from_local_safely,
+                         register_safe_local_loader)
+from .dist_compat import patch_mmengine_cpu_distributed
+from .package_compat import patch_mmengine_package_utils
+
+__all__ = [
+    'UnsafeCheckpointError', 'allowed_checkpoint_global',
+    'load_checkpoint_safely', 'load_from_local_safely',
+    'register_safe_local_loader', 'patch_mmengine_cpu_distributed',
+    'patch_mmengine_package_utils', 'setup_compat'
+]
+
+
+def setup_compat() -> None:
+    """Install every stack fix ``ltplug`` needs (idempotent).
+
+    Called by ``import ltplug``: safe local checkpoint loading, the
+    ``pkg_resources``-free package lookup and CPU (gloo) distributed training.
+    """
+    register_safe_local_loader()
+    patch_mmengine_package_utils()
+    patch_mmengine_cpu_distributed()
