@@ -3,4 +3,4 @@ from .backbones import *  # noqa: F401,F403
 from .classifiers import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
-from .utils import logit_adjust  # noqa: F401
+from .utils import *  # noqa: F401,F403

@@ -8,7 +8,7 @@ from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
 from ltplug.datasets.utils import check_class_counts
-from ltplug.models.utils import logit_adjust
+from ltplug.models.utils.logit_adjust import logit_adjust
 
 
 @MODELS.register_module()

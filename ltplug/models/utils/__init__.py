@@ -1,0 +1,9 @@
+# Copyright (c) ltplug contributors. All rights reserved.
+from .logit_adjust import logit_adjust
+from .moco import KeyQueue, concat_all_gather, ema_update
+from .teacher import build_frozen_model, set_requires_grad
+
+__all__ = [
+    'logit_adjust', 'KeyQueue', 'concat_all_gather', 'ema_update',
+    'build_frozen_model', 'set_requires_grad'
+]

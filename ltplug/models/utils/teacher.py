@@ -1,0 +1,113 @@
+# Copyright (c) ltplug contributors. All rights reserved.
+"""Build a frozen model (a distillation teacher) from its config and a
+checkpoint, and check at build time that the checkpoint fits it."""
+import os.path as osp
+from collections import OrderedDict
+from typing import Optional, Union
+
+import torch.nn as nn
+from mmengine.config import Config, ConfigDict
+from mmpretrain.registry import MODELS
+
+from ltplug.utils.checkpoint import load_checkpoint_safely
+
+__all__ = ['build_frozen_model', 'set_requires_grad']
+
+
+def set_requires_grad(module: nn.Module, flag: bool) -> None:
+    """Set ``requires_grad`` of every parameter of ``module``."""
+    for p in module.parameters():
+        p.requires_grad_(flag)
+
+
+def _model_cfg(config: Union[str, dict], name: str) -> dict:
+    if isinstance(config, str):
+        if not osp.isfile(config):
+            raise FileNotFoundError(
+                f'{name}: config file "{config}" does not exist')
+        cfg = Config.fromfile(config)
+        if 'model' not in cfg:
+            raise KeyError(f'{name}: config "{config}" has no `model`')
+        return cfg.model
+    if isinstance(config, (dict, ConfigDict)):
+        return config
+    raise TypeError(f'{name}: config must be a path or a dict, but got '
+                    f'{type(config).__name__}')
+
+
+def _head_classes(model: nn.Module) -> Optional[int]:
+    head = getattr(model, 'head', None)
+    return getattr(head, 'num_classes', None)
+
+
+def build_frozen_model(config: Union[str, dict],
+                       checkpoint: Optional[str],
+                       name: str = 'teacher',
+                       num_classes: Optional[int] = None,
+                       strict: bool = True) -> nn.Module:
+    """Build a model from its config, load a checkpoint and freeze it.
+
+    Everything is checked before any training step: the config and the
+    checkpoint must exist, every key of the model must be in the checkpoint
+    with the same shape (and, with ``strict``, no extra key), and the model
+    must classify ``num_classes`` classes. Each error names ``name``, the
+    file and what does not fit.
+
+    The model is initialised (``init_weights``) before loading, so a later
+    ``init_weights`` of a parent module (the Runner's) skips it and does not
+    overwrite the loaded weights. All parameters get
+    ``requires_grad=False``; the train / eval mode is left to the caller.
+
+    Args:
+        config (str | dict): A config file (its ``model`` is used) or a
+            model config dict.
+        checkpoint (str, optional): Checkpoint path; None keeps the
+            initialisation (only for tests).
+        name (str): Name used in messages. Defaults to 'teacher'.
+        num_classes (int, optional): Expected number of classes of the
+            model's head. Defaults to None (not checked).
+        strict (bool): Refuse checkpoint keys the model does not have.
+            Defaults to True.
+
+    Returns:
+        nn.Module: The frozen model.
+    """
+    model = MODELS.build(_model_cfg(config, name))
+    if hasattr(model, 'init_weights'):
+        model.init_weights()
+    if num_classes is not None:
+        got = _head_classes(model)
+        if got is not None and got != num_classes:
+            raise ValueError(
+                f'{name}: its config classifies {got} classes, but '
+                f'{num_classes} are expected')
+    if checkpoint is not None:
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(
+                f'{name}: checkpoint file "{checkpoint}" does not exist')
+        ckpt = load_checkpoint_safely(checkpoint, map_location='cpu')
+        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) \
+            else None
+        if not isinstance(state, dict):
+            raise ValueError(f'{name}: "{checkpoint}" holds no state_dict')
+        state = OrderedDict(
+            (k[7:] if k.startswith('module.') else k, v)
+            for k, v in state.items())
+        own = model.state_dict()
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        if missing or (strict and unexpected):
+            raise ValueError(
+                f'{name}: checkpoint "{checkpoint}" does not fit its config: '
+                f'{len(missing)} missing key(s) {missing[:8]}, '
+                f'{len(unexpected)} unexpected key(s) {unexpected[:8]}')
+        for k, v in own.items():
+            if tuple(state[k].shape) != tuple(v.shape):
+                raise ValueError(
+                    f'{name}: checkpoint "{checkpoint}" does not fit its '
+                    f'config: {k} has shape {tuple(state[k].shape)} in the '
+                    f'file but {tuple(v.shape)} in the model (a different '
+                    'number of classes or architecture?)')
+        model.load_state_dict(state, strict=strict)
+    set_requires_grad(model, False)
+    return model
