@@ -17,7 +17,7 @@ from ltplug.utils.cli import (default_work_dir, set_default_dataloader_cfg,  # n
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
-from mmpretrain.evaluation import DumpResults  # noqa: E402
+from mmengine.evaluator import DumpResults  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -88,6 +88,22 @@ def _resolve(name: str) -> Any:
     return getattr(mod, qual)
 
 
+def _numpy_dtype_classes() -> List[type]:
+    """numpy >= 1.25 dtype classes (``numpy.dtypes.Float64DType``, ...).
+
+    numpy 2 pickles a dtype through ``getattr`` on these classes, so they do
+    not show in the checkpoint's list of globals but must be allowed.
+    """
+    dtypes = getattr(np, 'dtypes', None)
+    if dtypes is None:  # pragma: no cover - numpy < 1.25
+        return []
+    return [
+        getattr(dtypes, n) for n in dir(dtypes)
+        if _PATTERN_ALLOWED.match(f'numpy.dtypes.{n}')
+        and isinstance(getattr(dtypes, n), type)
+    ]
+
+
 def _unsafe_globals(f: Union[str, Any]) -> List[str]:
     get = getattr(torch.serialization, 'get_unsafe_globals_in_checkpoint',
                   None)
@@ -137,6 +153,8 @@ def load_checkpoint_safely(filename: str,
                 f'Refusing to load checkpoint "{filename}": it needs the '
                 f'global {name!r}, which cannot be imported here. ' +
                 CONVERT_HINT.format(path=filename))
+    if needed:
+        safe.extend(_numpy_dtype_classes())
     try:
         with torch.serialization.safe_globals(safe):
             return torch.load(
@@ -165,6 +183,3 @@ def register_safe_local_loader() -> None:
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_from_local_safely, force=True)
 
-
-# keep numpy referenced: the allow-list above names its internals
-_ = np
