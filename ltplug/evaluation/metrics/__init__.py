@@ -1,2 +1,5 @@
 # Copyright (c) ltplug contributors. All rights reserved.
-__all__ = []
+from .shot_accuracy import ShotAccuracy
+from .expert_accuracy import ExpertAccuracy
+
+__all__ = ['ShotAccuracy', 'ExpertAccuracy']

@@ -1,0 +1,293 @@
+# Copyright (c) ltplug contributors. All rights reserved.
+import json
+import logging
+import os
+import os.path as osp
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger, print_log
+from mmpretrain.registry import METRICS
+
+from ltplug.datasets.utils import CLASS_COUNTS_KEY, check_class_counts
+from ltplug.evaluation.functional import shot_groups
+
+GROUPS = ('many', 'medium', 'few')
+
+
+def _current_log_dir() -> Optional[str]:
+    """Folder of the current MMLogger's log file, if it writes one."""
+    logger = MMLogger.get_current_instance()
+    for handler in logger.handlers:
+        filename = getattr(handler, 'baseFilename', None)
+        if filename:
+            return osp.dirname(filename)
+    return None
+
+
+@METRICS.register_module()
+class ShotAccuracy(BaseMetric):
+    """Top-k accuracy plus many / medium / few-shot accuracy.
+
+    Classes are split by their **training** counts with
+    :func:`ltplug.evaluation.shot_groups` (standard rule: many ``> 100``,
+    few ``< 20``, medium otherwise; ``inclusive=True`` gives NCL's ``>= 100``
+    / ``<= 20``). A group's accuracy is the mean of the per-class top-1
+    accuracies of its classes (macro, as in OLTR / decoupling / SSD); the
+    overall ``top{k}`` is plain accuracy over the test samples (micro).
+    All values are percentages.
+
+    The training counts come from ``class_counts`` or, when None, from
+    ``self.dataset_meta['class_counts']``, which every ``ltplug`` LT dataset
+    sets on its val/test split too.
+
+    Result keys (with the default prefix ``'shot'``): ``shot/top1``,
+    ``shot/top5`` (one per ``topk``), ``shot/many``, ``shot/medium``,
+    ``shot/few``. **A group with no class reports ``nan``** (e.g. few-shot on
+    CIFAR-10-LT with ratio 10), so a results table always has the three
+    columns. Classes with no test sample are left out of their group's mean.
+
+    Besides the numbers, the per-class accuracies (with each class's name,
+    training count, group and number of test samples) are written as JSON to
+    ``out_dir/<file_name>`` or, when ``out_dir`` is None, next to the
+    current MMLogger's log file (``work_dir/<timestamp>/`` under a Runner);
+    the path is logged. ``tools/analysis/plot_per_class.py`` plots it.
+
+    Each sample is stored as ``[label, top-1 index, ..., top-maxk index]``
+    (int64) only, so distributed collection stays small even for thousands
+    of classes.
+
+    Args:
+        topk (int | Sequence[int]): The ``k`` of the overall top-k accuracy.
+            Defaults to ``(1, )``.
+        class_counts (Sequence[int], optional): Training images per class.
+            Defaults to None (read ``dataset_meta['class_counts']``).
+        many_thr (int): Many-shot threshold. Defaults to 100.
+        few_thr (int): Few-shot threshold. Defaults to 20.
+        inclusive (bool): Whether the thresholds belong to the many / few
+            groups (NCL's rule). Defaults to False.
+        out_dir (str, optional): Folder for the per-class JSON. Defaults to
+            None (the log file's folder; nothing is written when there is
+            no log file).
+        file_name (str): Name of the per-class JSON. Defaults to
+            ``'per_class_accuracy.json'``.
+        save_per_class (bool): Write the per-class JSON. Defaults to True.
+        collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to 'cpu'.
+        prefix (str, optional): Key prefix. Defaults to None (``'shot'``).
+        collect_dir (str, optional): Folder for CPU collection.
+            Defaults to None.
+    """
+
+    default_prefix: Optional[str] = 'shot'
+
+    def __init__(self,
+                 topk: Union[int, Sequence[int]] = (1, ),
+                 class_counts: Optional[Sequence[int]] = None,
+                 many_thr: int = 100,
+                 few_thr: int = 20,
+                 inclusive: bool = False,
+                 out_dir: Optional[str] = None,
+                 file_name: str = 'per_class_accuracy.json',
+                 save_per_class: bool = True,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None,
+                 collect_dir: Optional[str] = None) -> None:
+        super().__init__(
+            collect_device=collect_device,
+            prefix=prefix,
+            collect_dir=collect_dir)
+        topk = (topk, ) if isinstance(topk, int) else tuple(topk)
+        if not topk or any(
+                not isinstance(k, int) or k < 1 for k in topk):
+            raise ValueError(
+                f'topk must be positive integers, but got {topk!r}')
+        if few_thr > many_thr:
+            raise ValueError(f'few_thr ({few_thr}) must not exceed many_thr '
+                             f'({many_thr})')
+        self.topk = topk
+        self.maxk = max(topk)
+        self.class_counts = (None if class_counts is None else
+                             check_class_counts(class_counts,
+                                                allow_zero=True))
+        self.many_thr = many_thr
+        self.few_thr = few_thr
+        self.inclusive = inclusive
+        self.out_dir = out_dir
+        self.file_name = file_name
+        self.save_per_class = save_per_class
+
+    # ------------------------------------------------------------------
+    # per batch
+    # ------------------------------------------------------------------
+    @staticmethod
+    def _get(sample: Any, key: str) -> Any:
+        if isinstance(sample, dict):
+            return sample.get(key, None)
+        return getattr(sample, key, None)
+
+    def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
+        """Store ``[label, top-maxk predicted classes]`` of every sample.
+
+        Args:
+            data_batch (Any): The batch from the dataloader (unused).
+            data_samples (Sequence[dict | DataSample]): The model outputs,
+                with ``gt_label`` and ``pred_score`` (or only ``pred_label``
+                when ``topk == (1, )``).
+        """
+        if len(data_samples) == 0:
+            return
+        labels = []
+        scores = []
+        for sample in data_samples:
+            gt = self._get(sample, 'gt_label')
+            if gt is None:
+                raise KeyError('ShotAccuracy needs gt_label in every data '
+                               f'sample, got keys {list(sample.keys())}')
+            labels.append(int(torch.as_tensor(gt).reshape(-1)[0]))
+            scores.append(self._get(sample, 'pred_score'))
+        labels_t = torch.as_tensor(labels, dtype=torch.int64).unsqueeze(1)
+        if all(s is not None for s in scores):
+            # one top-k per sample: cheaper than stacking a copy of the
+            # (B, C) scores when C is large
+            k = min(self.maxk, torch.as_tensor(scores[0]).numel())
+            top = torch.stack([
+                torch.as_tensor(s).reshape(-1).topk(k).indices
+                for s in scores
+            ]).cpu()
+            if k < self.maxk:  # fewer classes than maxk: pad with -1
+                top = torch.cat(
+                    [top, top.new_full((top.size(0), self.maxk - k), -1)], 1)
+        else:
+            if self.maxk > 1:
+                raise ValueError(
+                    f'topk={self.topk} needs pred_score in the data samples')
+            top = torch.as_tensor([
+                int(torch.as_tensor(self._get(s, 'pred_label')).reshape(-1)[0])
+                for s in data_samples
+            ]).unsqueeze(1)
+        rows = torch.cat([labels_t, top.to(torch.int64)], dim=1).numpy()
+        self.results.extend(list(rows))
+
+    # ------------------------------------------------------------------
+    # at the end
+    # ------------------------------------------------------------------
+    def _resolve_counts(self) -> np.ndarray:
+        if self.class_counts is not None:
+            return self.class_counts
+        meta = self.dataset_meta or {}
+        counts = meta.get(CLASS_COUNTS_KEY, None)
+        if counts is None:
+            raise ValueError(
+                'ShotAccuracy needs the per-class training counts: pass '
+                "class_counts=[...] or use a dataset whose metainfo has "
+                f"'{CLASS_COUNTS_KEY}' (every ltplug LT dataset sets it on "
+                f'all splits); dataset_meta keys are {sorted(meta)}')
+        return check_class_counts(counts, allow_zero=True)
+
+    def compute_metrics(self, results: List[np.ndarray]) -> Dict[str, float]:
+        """Top-k, many / medium / few accuracies (in %) of all samples.
+
+        Args:
+            results (list[np.ndarray]): The rows stored by :meth:`process`.
+
+        Returns:
+            dict[str, float]: ``top{k}`` for every k and ``many``,
+            ``medium``, ``few`` (nan for an empty group).
+        """
+        counts = self._resolve_counts()
+        summary, per_class = self.evaluate_arrays(
+            np.stack(results) if results else np.zeros(
+                (0, 1 + self.maxk), np.int64), counts)
+        if self.save_per_class:
+            self._dump(summary, per_class, counts)
+        return summary
+
+    def evaluate_arrays(self, rows: np.ndarray, counts: np.ndarray
+                        ) -> Tuple[Dict[str, float], Dict[str, np.ndarray]]:
+        """Vectorised core: metrics from an ``(N, 1 + maxk)`` int array.
+
+        Args:
+            rows (np.ndarray): ``[label, top-1, ..., top-maxk]`` per sample.
+            counts (np.ndarray): Training counts, one per class.
+
+        Returns:
+            tuple: the summary dict and per-class arrays ``acc`` (top-1 in %,
+            nan where no test sample), ``num_test`` and group masks.
+        """
+        num_classes = len(counts)
+        labels = rows[:, 0]
+        if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+            bad = labels[(labels < 0) | (labels >= num_classes)][0]
+            raise ValueError(
+                f'label {int(bad)} is out of range for the {num_classes} '
+                'classes of class_counts')
+        hits = rows[:, 1:] == labels[:, None]  # (N, maxk)
+        cum_hits = np.cumsum(hits, axis=1) > 0
+        summary: Dict[str, float] = {}
+        for k in self.topk:
+            acc = cum_hits[:, k - 1].mean() * 100 if labels.size else np.nan
+            summary[f'top{k}'] = float(acc)
+        num_test = np.bincount(labels, minlength=num_classes)
+        num_hit = np.bincount(
+            labels, weights=hits[:, 0].astype(np.float64),
+            minlength=num_classes)
+        with np.errstate(invalid='ignore', divide='ignore'):
+            acc_cls = np.where(num_test > 0, num_hit / num_test * 100,
+                               np.nan)
+        groups = shot_groups(counts, self.many_thr, self.few_thr,
+                             self.inclusive)
+        for name in GROUPS:
+            vals = acc_cls[groups[name] & (num_test > 0)]
+            summary[name] = float(vals.mean()) if vals.size else float('nan')
+        per_class = dict(acc=acc_cls, num_test=num_test, **groups)
+        return summary, per_class
+
+    def _dump(self, summary: Dict[str, float],
+              per_class: Dict[str, np.ndarray], counts: np.ndarray) -> None:
+        out_dir = self.out_dir or _current_log_dir()
+        if out_dir is None:
+            return
+        classes = (self.dataset_meta or {}).get('classes', None)
+        group_of = np.full(len(counts), 'medium', dtype=object)
+        group_of[per_class['many']] = 'many'
+        group_of[per_class['few']] = 'few'
+        rows = []
+        for c in range(len(counts)):
+            acc = per_class['acc'][c]
+            rows.append(
+                dict(
+                    label=c,
+                    name=(str(classes[c]) if classes is not None
+                          and c < len(classes) else str(c)),
+                    train_count=int(counts[c]),
+                    group=str(group_of[c]),
+                    num_test=int(per_class['num_test'][c]),
+                    top1=None if np.isnan(acc) else float(acc)))
+        payload = dict(
+            metric=type(self).__name__,
+            prefix=self.prefix,
+            rule=dict(
+                many_thr=self.many_thr,
+                few_thr=self.few_thr,
+                inclusive=self.inclusive),
+            group_sizes={g: int(per_class[g].sum())
+                         for g in GROUPS},
+            summary={
+                k: (None if np.isnan(v) else v)
+                for k, v in summary.items()
+            },
+            per_class=rows)
+        os.makedirs(out_dir, exist_ok=True)
+        path = osp.join(out_dir, self.file_name)
+        with open(path, 'w') as f:
+            json.dump(payload, f, indent=1)
+        print_log(
+            f'ShotAccuracy: per-class accuracy written to {path} '
+            f'(groups many/medium/few = '
+            f"{payload['group_sizes']['many']}/"
+            f"{payload['group_sizes']['medium']}/"
+            f"{payload['group_sizes']['few']} classes)",
+            logger='current',
+            level=logging.INFO)

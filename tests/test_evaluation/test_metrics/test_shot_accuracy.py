@@ -1,0 +1,250 @@
+# Copyright (c) ltplug contributors. All rights reserved.
+import json
+import math
+import os.path as osp
+import time
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import MMLogger
+from mmpretrain.registry import METRICS
+from mmpretrain.structures import DataSample
+
+from ltplug.evaluation import shot_groups
+
+# 7 classes whose training counts sit on and around the thresholds.
+# standard rule (>100 many, <20 few): many {0, 1}, medium {2, 3, 4},
+# few {5, 6}; NCL's inclusive rule (>=100, <=20): many {0, 1, 2},
+# medium {3}, few {4, 5, 6}.
+COUNTS = [150, 101, 100, 50, 20, 19, 5]
+NUM_CLASSES = len(COUNTS)
+
+# (true label, outcome) per test sample; outcome: 'hit' = top-1 correct,
+# 'second' = true class ranked second, 'miss' = true class ranked last.
+SAMPLES = [
+    (0, 'hit'), (0, 'hit'),  # class 0: 100 %
+    (1, 'hit'), (1, 'miss'),  # class 1: 50 %
+    (2, 'second'),  # class 2: 0 % (top-2 hit)
+    (3, 'hit'), (3, 'hit'),  # class 3: 100 %
+    (4, 'hit'),  # class 4: 100 %
+    (5, 'hit'), (5, 'miss'), (5, 'miss'), (5, 'miss'),  # class 5: 25 %
+    (6, 'second'), (6, 'miss'),  # class 6: 0 % (one top-2 hit)
+]
+# by hand: 7 of 14 top-1 hits = 50 %, 9 of 14 top-2 hits = 64.2857 %
+# standard: many (100 + 50) / 2 = 75, medium (0 + 100 + 100) / 3 = 66.667,
+#           few (25 + 0) / 2 = 12.5
+# inclusive: many (100 + 50 + 0) / 3 = 50, medium 100,
+#            few (100 + 25 + 0) / 3 = 41.667
+
+
+def make_samples(samples=SAMPLES, num_classes=NUM_CLASSES, as_dict=True):
+    out = []
+    for label, outcome in samples:
+        score = torch.zeros(num_classes)
+        wrong = (label + 1) % num_classes
+        if outcome == 'hit':
+            score[label] = 0.9
+            score[wrong] = 0.1
+        elif outcome == 'second':
+            score[wrong] = 0.6
+            score[label] = 0.4
+        else:
+            score[wrong] = 0.7
+            score[(label + 2) % num_classes] = 0.3
+            score[label] = -1.0
+        ds = DataSample().set_gt_label(label).set_pred_score(score)
+        out.append(ds.to_dict() if as_dict else ds)
+    return out
+
+
+def run_metric(samples, batch=4, **kwargs):
+    metric = METRICS.build(dict(type='ShotAccuracy', **kwargs))
+    if 'class_counts' not in kwargs:
+        metric.dataset_meta = dict(
+            classes=[f'c{i}' for i in range(NUM_CLASSES)],
+            class_counts=COUNTS)
+    for i in range(0, len(samples), batch):
+        metric.process(None, samples[i:i + batch])
+    return metric.evaluate(len(samples))
+
+
+def test_standard_rule_hand_computed(tmp_path):
+    res = run_metric(make_samples(), topk=(1, 2), out_dir=str(tmp_path))
+    assert res['shot/top1'] == pytest.approx(50.0)
+    assert res['shot/top2'] == pytest.approx(900 / 14)
+    assert res['shot/many'] == pytest.approx(75.0)
+    assert res['shot/medium'] == pytest.approx(200 / 3)
+    assert res['shot/few'] == pytest.approx(12.5)
+    assert set(res) == {
+        'shot/top1', 'shot/top2', 'shot/many', 'shot/medium', 'shot/few'
+    }
+
+
+def test_inclusive_rule_hand_computed(tmp_path):
+    res = run_metric(
+        make_samples(), inclusive=True, prefix='ncl', out_dir=str(tmp_path))
+    assert res['ncl/top1'] == pytest.approx(50.0)
+    assert res['ncl/many'] == pytest.approx(50.0)
+    assert res['ncl/medium'] == pytest.approx(100.0)
+    assert res['ncl/few'] == pytest.approx(125 / 3)
+
+
+def test_data_sample_objects_and_class_counts_arg(tmp_path):
+    """DataSample inputs and counts from the argument (no dataset_meta)."""
+    res = run_metric(
+        make_samples(as_dict=False),
+        class_counts=COUNTS,
+        out_dir=str(tmp_path))
+    assert res['shot/top1'] == pytest.approx(50.0)
+    assert res['shot/few'] == pytest.approx(12.5)
+
+
+def test_thresholds_configurable(tmp_path):
+    # many > 50 -> {0, 1, 2}; few < 6 -> {6}; medium {3, 4, 5}
+    res = run_metric(
+        make_samples(), many_thr=50, few_thr=6, out_dir=str(tmp_path))
+    assert res['shot/many'] == pytest.approx(50.0)
+    assert res['shot/medium'] == pytest.approx(225 / 3)
+    assert res['shot/few'] == pytest.approx(0.0)
+
+
+def test_empty_group_is_nan(tmp_path):
+    metric = METRICS.build(
+        dict(type='ShotAccuracy', class_counts=[500, 300, 200],
+             out_dir=str(tmp_path)))
+    metric.process(None, make_samples([(0, 'hit'), (1, 'miss'),
+                                       (2, 'hit')], num_classes=3))
+    res = metric.evaluate(3)
+    assert res['shot/top1'] == pytest.approx(200 / 3)
+    assert res['shot/many'] == pytest.approx(200 / 3)
+    assert math.isnan(res['shot/medium'])
+    assert math.isnan(res['shot/few'])
+
+
+def test_class_without_test_sample_left_out_of_group(tmp_path):
+    # class 1 (many) has no test sample: many = class 0 only
+    samples = make_samples([(0, 'hit'), (2, 'miss')])
+    res = run_metric(samples, out_dir=str(tmp_path))
+    assert res['shot/many'] == pytest.approx(100.0)
+    data = json.load(open(osp.join(tmp_path, 'per_class_accuracy.json')))
+    assert data['per_class'][1]['top1'] is None
+    assert data['per_class'][1]['num_test'] == 0
+
+
+def test_topk_larger_than_num_classes(tmp_path):
+    res = run_metric(make_samples(), topk=(1, 10), out_dir=str(tmp_path))
+    assert res['shot/top10'] == pytest.approx(100.0)
+
+
+def test_no_counts_raises():
+    metric = METRICS.build(dict(type='ShotAccuracy', save_per_class=False))
+    metric.dataset_meta = dict(classes=['a', 'b'])
+    metric.process(None, make_samples([(0, 'hit')], num_classes=2))
+    with pytest.raises(ValueError, match='class_counts'):
+        metric.evaluate(1)
+
+
+def test_label_out_of_range_raises():
+    metric = METRICS.build(
+        dict(type='ShotAccuracy', class_counts=[5, 5], save_per_class=False))
+    metric.process(None, make_samples([(2, 'hit')], num_classes=3))
+    with pytest.raises(ValueError, match='label 2'):
+        metric.evaluate(1)
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(topk=(0, )),
+    dict(topk=(1, -5)),
+    dict(many_thr=10, few_thr=20),
+])
+def test_bad_arguments(kwargs):
+    with pytest.raises(ValueError):
+        METRICS.build(dict(type='ShotAccuracy', **kwargs))
+
+
+def test_pred_label_only_top1():
+    metric = METRICS.build(
+        dict(type='ShotAccuracy', class_counts=[5, 500], save_per_class=False))
+    metric.process(None, [
+        dict(gt_label=torch.tensor([0]), pred_label=torch.tensor([0])),
+        dict(gt_label=torch.tensor([1]), pred_label=torch.tensor([0])),
+    ])
+    res = metric.evaluate(2)
+    assert res['shot/top1'] == pytest.approx(50.0)
+    assert res['shot/few'] == pytest.approx(100.0)
+    assert res['shot/many'] == pytest.approx(0.0)
+    with pytest.raises(ValueError, match='pred_score'):
+        METRICS.build(dict(type='ShotAccuracy', topk=(1, 5),
+                           class_counts=[5, 500])).process(
+                               None, [dict(gt_label=torch.tensor([0]),
+                                           pred_label=torch.tensor([0]))])
+
+
+def test_per_class_json_content(tmp_path):
+    run_metric(make_samples(), out_dir=str(tmp_path))
+    data = json.load(open(osp.join(tmp_path, 'per_class_accuracy.json')))
+    rows = data['per_class']
+    assert [r['train_count'] for r in rows] == COUNTS
+    assert [r['group'] for r in rows] == [
+        'many', 'many', 'medium', 'medium', 'medium', 'few', 'few'
+    ]
+    assert [r['num_test'] for r in rows] == [2, 2, 1, 2, 1, 4, 2]
+    assert [r['top1'] for r in rows] == pytest.approx(
+        [100, 50, 0, 100, 100, 25, 0])
+    assert rows[3]['name'] == 'c3'
+    assert data['group_sizes'] == dict(many=2, medium=3, few=2)
+    assert data['summary']['top1'] == pytest.approx(50.0)
+
+
+def test_per_class_json_next_to_log_file(tmp_path):
+    (tmp_path / 'run').mkdir()
+    log_file = osp.join(tmp_path, 'run', 'run.log')
+    logger = MMLogger.get_instance(
+        'shot_accuracy_json_test', log_file=log_file)
+    try:
+        run_metric(make_samples())
+    finally:
+        for h in list(logger.handlers):
+            h.flush()
+    path = osp.join(tmp_path, 'run', 'per_class_accuracy.json')
+    assert osp.isfile(path)
+    assert path in open(log_file).read()
+    for h in list(logger.handlers):
+        h.close()
+        logger.removeHandler(h)
+
+
+def test_distributed_style_padding_dropped(tmp_path):
+    """evaluate(size) drops samples beyond ``size`` (sampler padding)."""
+    samples = make_samples()
+    padded = samples + make_samples([(0, 'miss'), (0, 'miss')])
+    metric = METRICS.build(dict(type='ShotAccuracy', class_counts=COUNTS,
+                                out_dir=str(tmp_path)))
+    metric.process(None, padded)
+    res = metric.evaluate(len(samples))
+    assert res['shot/top1'] == pytest.approx(50.0)
+
+
+def test_large_scale_is_fast():
+    """24,426 predictions over 8,142 classes (iNat-2018 val) in < 1 s."""
+    rng = np.random.default_rng(0)
+    num_classes = 8142
+    counts = rng.integers(2, 1001, num_classes)
+    labels = np.repeat(np.arange(num_classes), 3)
+    top5 = rng.integers(0, num_classes, (labels.size, 5))
+    top5[::2, 0] = labels[::2]  # half the samples are top-1 hits
+    rows = list(np.concatenate([labels[:, None], top5], 1))
+    metric = METRICS.build(
+        dict(type='ShotAccuracy', topk=(1, 5), class_counts=counts,
+             save_per_class=False))
+    start = time.perf_counter()
+    res = metric.compute_metrics(rows)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 1.0, elapsed
+    # independent check of top-1 and the many group with a plain loop
+    hit = top5[:, 0] == labels
+    assert res['top1'] == pytest.approx(hit.mean() * 100)
+    many = shot_groups(counts)['many']
+    per_cls = [hit[labels == c].mean() * 100 for c in np.flatnonzero(many)]
+    assert res['many'] == pytest.approx(np.mean(per_cls))

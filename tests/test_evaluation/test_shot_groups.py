@@ -1,0 +1,53 @@
+# Copyright (c) ltplug contributors. All rights reserved.
+import numpy as np
+import pytest
+
+from ltplug.evaluation import shot_groups
+
+
+def names(groups):
+    out = np.full(len(groups['many']), '', dtype=object)
+    for g in ('many', 'medium', 'few'):
+        out[groups[g]] = g
+    return out.tolist()
+
+
+def test_standard_rule_boundaries():
+    # exactly 100 and exactly 20 are medium under the standard rule
+    counts = [101, 100, 21, 20, 19, 1]
+    assert names(shot_groups(counts)) == [
+        'many', 'medium', 'medium', 'medium', 'few', 'few'
+    ]
+
+
+def test_inclusive_rule_boundaries():
+    counts = [101, 100, 99, 21, 20, 19]
+    assert names(shot_groups(counts, inclusive=True)) == [
+        'many', 'many', 'medium', 'medium', 'few', 'few'
+    ]
+
+
+def test_groups_partition_and_cifar100_r100_sizes():
+    # CIFAR-100-LT rho=100 profile: 35 / 35 / 30 (standard), 35 / 34 / 31
+    # (inclusive), see ALGORITHMS.md section 1.3
+    counts = [int(500 * 0.01**(c / 99)) for c in range(100)]
+    std = shot_groups(counts)
+    inc = shot_groups(counts, inclusive=True)
+    total = std['many'].astype(int) + std['medium'] + std['few']
+    assert (total == 1).all()
+    assert [int(std[g].sum()) for g in ('many', 'medium', 'few')] == \
+        [35, 35, 30]
+    assert [int(inc[g].sum()) for g in ('many', 'medium', 'few')] == \
+        [35, 34, 31]
+
+
+def test_equal_thresholds_inclusive_many_wins():
+    g = shot_groups([10, 5], many_thr=10, few_thr=10, inclusive=True)
+    assert names(g) == ['many', 'few']
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match='few_thr'):
+        shot_groups([1, 2], many_thr=10, few_thr=20)
+    with pytest.raises(ValueError, match='1-D'):
+        shot_groups([[1, 2]])
