@@ -12,8 +12,13 @@ default_hooks = dict(
     visualization=dict(type='VisualizationHook', enable=False),
 )
 
-# Gives the train set's per-class counts to losses that need them.
-custom_hooks = [dict(type='ClassCountsHook')]
+# ClassCountsHook gives the train set's per-class counts to the losses that
+# need them; InvalidLossStopHook stops at the first NaN/inf loss and names the
+# iteration and the last good checkpoint.
+custom_hooks = [
+    dict(type='ClassCountsHook'),
+    dict(type='InvalidLossStopHook'),
+]
 
 env_cfg = dict(
     cudnn_benchmark=False,

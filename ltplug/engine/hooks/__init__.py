@@ -1,5 +1,9 @@
 # Copyright (c) ltplug contributors. All rights reserved.
 from .class_counts_hook import ClassCountsHook
+from .invalid_loss_stop_hook import InvalidLossError, InvalidLossStopHook
 from .test_progress_bar_hook import TestProgressBarHook
 
-__all__ = ['ClassCountsHook', 'TestProgressBarHook']
+__all__ = [
+    'ClassCountsHook', 'InvalidLossError', 'InvalidLossStopHook',
+    'TestProgressBarHook'
+]
