@@ -1,2 +1,5 @@
 # Copyright (c) ltplug contributors. All rights reserved.
-__all__ = []
+from .load_image_from_file_checked import (CorruptImageError,
+                                           LoadImageFromFileChecked)
+
+__all__ = ['CorruptImageError', 'LoadImageFromFileChecked']
