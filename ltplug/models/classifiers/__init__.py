@@ -1,2 +1,4 @@
 # Copyright (c) ltplug contributors. All rights reserved.
-__all__ = []
+from .ncl_multi_expert_classifier import NCLMultiExpertClassifier
+
+__all__ = ['NCLMultiExpertClassifier']
