@@ -14,10 +14,13 @@ default_hooks = dict(
 
 # ClassCountsHook gives the train set's per-class counts to the losses that
 # need them; InvalidLossStopHook stops at the first NaN/inf loss and names the
-# iteration and the last good checkpoint.
+# iteration and the last good checkpoint; RNGStateHook keeps the random
+# generators in checkpoints so a resumed run draws what an uninterrupted one
+# would.
 custom_hooks = [
     dict(type='ClassCountsHook'),
     dict(type='InvalidLossStopHook'),
+    dict(type='RNGStateHook'),
 ]
 
 env_cfg = dict(

@@ -1,9 +1,10 @@
 # Copyright (c) ltplug contributors. All rights reserved.
 from .class_counts_hook import ClassCountsHook
 from .invalid_loss_stop_hook import InvalidLossError, InvalidLossStopHook
+from .rng_state_hook import RNGStateHook
 from .test_progress_bar_hook import TestProgressBarHook
 
 __all__ = [
     'ClassCountsHook', 'InvalidLossError', 'InvalidLossStopHook',
-    'TestProgressBarHook'
+    'RNGStateHook', 'TestProgressBarHook'
 ]
