@@ -11,15 +11,17 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RUNTIME = osp.join(ROOT, 'configs', '_base_', 'default_runtime.py')
 
 
-def make_image_list(root: str, num_classes: int = 4, per_class: int = 8,
+def make_image_list(root: str, num_classes: int = 4, per_class=8,
                     size: int = 32, seed: int = 0) -> str:
-    """Write ``num_classes * per_class`` PNGs whose mean colour depends on the
-    class, and ``train.txt``; returns the list path."""
+    """Write PNGs whose mean colour depends on the class (``per_class`` each,
+    an int or one int per class), and ``train.txt``; returns the list path."""
     rng = np.random.default_rng(seed)
+    if isinstance(per_class, int):
+        per_class = [per_class] * num_classes
     lines = []
     for c in range(num_classes):
         os.makedirs(osp.join(root, f'c{c}'), exist_ok=True)
-        for i in range(per_class):
+        for i in range(per_class[c]):
             base = np.full((size, size, 3), 40 + 50 * c, np.int16)
             img = np.clip(base + rng.integers(-30, 30, base.shape), 0, 255)
             rel = f'c{c}/{i}.png'

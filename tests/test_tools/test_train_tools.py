@@ -76,3 +76,29 @@ def test_dist_train_two_cpu_processes(tiny, tmp_path):
             continue  # BN statistics are per rank (no SyncBN)
         assert torch.equal(w0[k], w1[k]), k
     assert glob.glob(osp.join(work, 'epoch_2.pth'))
+
+
+def test_dist_test_counts_every_image_once(tmp_path):
+    """2-process testing: ShotAccuracy sees each of the 33 images once (the
+    sampler pads to 34; the padding duplicate must not be counted)."""
+    data = str(tmp_path / 'data')
+    per_class = [12, 9, 7, 5]
+    make_image_list(data, per_class=per_class)
+    extra = ("val_evaluator = dict(type='ShotAccuracy', topk=(1, ), "
+             'class_counts=[150, 50, 30, 10], out_dir=' +
+             repr(str(tmp_path / 'metric')) + ')\n'
+             'test_evaluator = val_evaluator\n')
+    cfg = write_tiny_config(str(tmp_path / 'cfg.py'), data, extra=extra,
+                            max_epochs=1)
+    work = str(tmp_path / 'work')
+    run_tool(['tools/train.py', cfg, '--work-dir', work, '--no-validate'])
+    out = run_tool(['tools/dist_test.sh', cfg,
+                    osp.join(work, 'epoch_1.pth'), '2', '--work-dir',
+                    str(tmp_path / 'test')]).stdout
+    assert 'shot/many' in out, out[-3000:]
+    with open(tmp_path / 'metric' / 'per_class_accuracy.json') as f:
+        per_class_json = json.load(f)
+    rows = per_class_json['per_class'] if isinstance(per_class_json, dict) \
+        else per_class_json
+    got = [r['num_test'] for r in rows]
+    assert got == per_class, per_class_json
