@@ -1,0 +1,72 @@
+# Copyright (c) ltplug contributors. All rights reserved.
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmpretrain.models.heads import LinearClsHead
+from mmpretrain.registry import MODELS
+
+
+@MODELS.register_module()
+class TauNormClsHead(LinearClsHead):
+    """Linear head with tau-normalised class weights (Kang et al., ICLR 2020).
+
+    ``logits = f @ (W_c / ||W_c||^tau)^T (+ b)``: each class's weight vector
+    is divided by its L2 norm raised to ``tau``. ``tau = 0`` is the plain
+    linear head, ``tau = 1`` makes every class weight unit-norm. Because the
+    head keeps the ``fc`` parameters of ``LinearClsHead`` (``head.fc.weight``,
+    ``head.fc.bias``), a stage-one checkpoint trained with ``LinearClsHead``
+    tests with this head with no retraining (the decoupling "tau-norm"
+    baseline): swap the head type in the config and run ``tools/test.py``.
+
+    The normalisation is applied in every forward pass (also in training;
+    the head is meant for testing).
+
+    Args:
+        num_classes (int): Number of classes.
+        in_channels (int): Feature width.
+        tau (float): The exponent of the norm. Defaults to 1.0.
+        use_bias (bool): Add ``fc.bias`` to the normalised logits (when
+            the linear layer has one). Defaults to True.
+        eps (float): Lower bound of the norms. Defaults to 1e-12.
+        init_cfg (dict, optional): Weight init of ``fc``. Defaults to
+            ``dict(type='Normal', layer='Linear', std=0.01)``.
+        **kwargs: Other arguments of
+            :class:`mmpretrain.models.LinearClsHead` (``loss``, ``topk``,
+            ``cal_acc``).
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 tau: float = 1.0,
+                 use_bias: bool = True,
+                 eps: float = 1e-12,
+                 init_cfg: Optional[dict] = dict(
+                     type='Normal', layer='Linear', std=0.01),
+                 **kwargs) -> None:
+        if num_classes <= 0:
+            raise ValueError(
+                f'num_classes={num_classes} must be a positive integer')
+        if tau < 0:
+            raise ValueError(f'tau must be >= 0, but got {tau}')
+        super().__init__(
+            num_classes=num_classes,
+            in_channels=in_channels,
+            init_cfg=init_cfg,
+            **kwargs)
+        self.tau = float(tau)
+        self.use_bias = use_bias
+        self.eps = eps
+
+    def normalized_weight(self) -> torch.Tensor:
+        """``W_c / ||W_c||^tau`` for every class ``c`` (rows of ``fc``)."""
+        weight = self.fc.weight
+        norms = weight.norm(p=2, dim=1, keepdim=True).clamp_min(self.eps)
+        return weight / norms.pow(self.tau)
+
+    def forward(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
+        """Logits with the tau-normalised weights."""
+        x = self.pre_logits(feats)
+        bias = self.fc.bias if self.use_bias else None
+        return F.linear(x, self.normalized_weight(), bias)
