@@ -1,0 +1,88 @@
+# Copyright (c) ltplug contributors. All rights reserved.
+import importlib.util
+import json
+import os.path as osp
+
+import mmengine
+import pytest
+import torch
+
+from tests.helpers import ROOT, run_tool
+
+PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location(
+        'plot_per_class', osp.join(ROOT, 'tools', 'analysis',
+                                   'plot_per_class.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def write_payload(path, counts, accs):
+    rows = []
+    for c, (n, a) in enumerate(zip(counts, accs)):
+        group = 'many' if n > 100 else 'few' if n < 20 else 'medium'
+        rows.append(dict(label=c, name=f'class{c}', train_count=n,
+                         group=group, num_test=10, top1=a))
+    with open(path, 'w') as f:
+        json.dump(dict(summary=dict(top1=50.0), per_class=rows), f)
+    return str(path)
+
+
+COUNTS = [5, 500, 300, 120, 60, 30, 15, 8]
+# unsorted on purpose: the tool sorts by count
+
+
+def test_cli_two_json_inputs(tmp_path):
+    a = write_payload(tmp_path / 'ce.json', COUNTS,
+                      [0, 95, 90, 80, 50, 30, 10, None])
+    b = write_payload(tmp_path / 'bs.json', COUNTS,
+                      [40, 85, 80, 75, 60, 55, 45, 40])
+    out = tmp_path / 'figs' / 'per_class.png'
+    proc = run_tool([
+        'tools/analysis/plot_per_class.py', a, b, '--labels', 'CE', 'BS',
+        '--output', str(out), '--title', 'test'
+    ], timeout=120)
+    assert 'saved' in proc.stdout
+    data = out.read_bytes()
+    assert data[:8] == PNG_MAGIC and len(data) > 5000
+
+
+def test_predictions_pickle_needs_counts(tmp_path):
+    tool = load_tool()
+    preds = []
+    # class 0 always right, class 1 always wrong, 2 test images each
+    for label, pred in [(0, 0), (0, 0), (1, 0), (1, 0)]:
+        score = torch.zeros(2)
+        score[pred] = 1.
+        preds.append(dict(gt_label=torch.tensor([label]), pred_score=score,
+                          pred_label=torch.tensor([pred])))
+    pkl = str(tmp_path / 'preds.pkl')
+    mmengine.dump(preds, pkl)
+    payload = tool.per_class_from_predictions(pkl, [200, 10])
+    assert [r['top1'] for r in payload['per_class']] == [100.0, 0.0]
+    assert [r['group'] for r in payload['per_class']] == ['many', 'few']
+    out = tool.main([pkl, '--class-counts', '200,10', '-o',
+                     str(tmp_path / 'p.png')])
+    assert open(out, 'rb').read(8) == PNG_MAGIC
+    with pytest.raises(ValueError, match='--class-counts'):
+        tool.main([pkl, '-o', str(tmp_path / 'q.png')])
+
+
+def test_mismatched_inputs_raise(tmp_path):
+    tool = load_tool()
+    a = write_payload(tmp_path / 'a.json', [10, 5], [1, 2])
+    b = write_payload(tmp_path / 'b.json', [10, 6], [1, 2])
+    with pytest.raises(ValueError, match='different classes'):
+        tool.main([a, b, '-o', str(tmp_path / 'x.png')])
+    assert not osp.exists(tmp_path / 'x.png')
+
+
+def test_labels_count_checked(tmp_path):
+    tool = load_tool()
+    a = write_payload(tmp_path / 'a.json', [10, 5], [1, 2])
+    with pytest.raises(SystemExit):
+        tool.main([a, '--labels', 'x', 'y'])
