@@ -1,0 +1,64 @@
+# ImageNet-LT (Liu et al., OLTR split; lists from classifier-balancing):
+# 1000 classes, train 115,846 images (1280 .. 5 per class), val 20,000
+# (20 per class, drawn from ImageNet train; model selection), test 50,000
+# (the ILSVRC-2012 val set; report this). ``data_root`` holds the ImageNet
+# ``train/`` and ``val/`` folders (ILSVRC-2012 val re-organised into class
+# folders, ``val/<wnid>/ILSVRC2012_val_*.JPEG``) and the three lists
+# ``ImageNet_LT_{train,val,test}.txt``. Every split exposes the training
+# counts (read from ImageNet_LT_train.txt) in metainfo['class_counts'].
+dataset_type = 'ImageNetLT'
+data_root = 'data/imagenet'
+data_preprocessor = dict(
+    num_classes=1000,
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    # images are loaded as BGR
+    to_rgb=True)
+
+# ``LoadImageFromFileChecked`` (ltplug) may replace ``LoadImageFromFile`` to
+# name truncated / corrupt image files instead of failing obscurely (it
+# decodes every image twice).
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResizedCrop', scale=224),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizeEdge', scale=256, edge='short'),
+    dict(type='CenterCrop', crop_size=224),
+    dict(type='PackInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=64,
+    num_workers=5,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split='train',
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=64,
+    num_workers=5,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split='val',
+        pipeline=test_pipeline))
+test_dataloader = dict(
+    batch_size=64,
+    num_workers=5,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split='test',
+        pipeline=test_pipeline))
+# top-1 / top-5 overall, top-1 per many/medium/few group (training counts
+# > 100 / 20-100 / < 20)
+val_evaluator = dict(type='ShotAccuracy', topk=(1, 5))
+test_evaluator = val_evaluator

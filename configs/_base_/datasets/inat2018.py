@@ -1,0 +1,56 @@
+# iNaturalist 2018 (lists from classifier-balancing): 8142 classes, train
+# 437,513 images (1000 .. 2 per class), val 24,426 (the official val2018,
+# 3 per class; used as the test set, there is no separate test split).
+# ``data_root`` holds ``train_val2018/`` and the lists
+# ``iNaturalist18_{train,val}.txt``; labels are the official category_id.
+# Both splits expose the training counts (read from iNaturalist18_train.txt)
+# in metainfo['class_counts'].
+dataset_type = 'INaturalist2018'
+data_root = 'data/inat2018'
+data_preprocessor = dict(
+    num_classes=8142,
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    # images are loaded as BGR
+    to_rgb=True)
+
+# ``LoadImageFromFileChecked`` (ltplug) may replace ``LoadImageFromFile`` to
+# name truncated / corrupt image files instead of failing obscurely (it
+# decodes every image twice).
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResizedCrop', scale=224),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizeEdge', scale=256, edge='short'),
+    dict(type='CenterCrop', crop_size=224),
+    dict(type='PackInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=64,
+    num_workers=5,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split='train',
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=64,
+    num_workers=5,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split='val',
+        pipeline=test_pipeline))
+# top-1 / top-5 overall, top-1 per many/medium/few group (training counts
+# > 100 / 20-100 / < 20)
+val_evaluator = dict(type='ShotAccuracy', topk=(1, 5))
+# the official val2018 set is the test set
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator
