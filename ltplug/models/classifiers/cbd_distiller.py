@@ -57,7 +57,8 @@ class CBDDistiller(ImageClassifier):
     The student is an :class:`mmpretrain.models.ImageClassifier`, trained
     from scratch: ``backbone`` -> ``neck`` (CBD: global average pooling +
     ``Linear(d, d * K)`` + ReLU, i.e. MMPretrain's ``LinearNeck`` with
-    ``gap_dim=1, norm_cfg=None, act_cfg=dict(type='ReLU')``) -> ``head`` (a
+    ``gap_dim=2, norm_cfg=None, act_cfg=dict(type='ReLU')`` on a ResNet's
+    ``(N, d, H, W)`` output) -> ``head`` (a
     :class:`CosineClsHead`, scale 20 fixed, no bias, whose ``pre_logits`` is
     the L2-normalised neck output). That normalised vector feeds both the
     cosine classifier and the distillation.

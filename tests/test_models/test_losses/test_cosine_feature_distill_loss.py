@@ -79,3 +79,18 @@ def test_bad_inputs_raise_with_values():
         loss(torch.randn(4, 8), [])
     with pytest.raises(ValueError, match='-1'):
         MODELS.build(dict(type='CosineFeatureDistillLoss', loss_weight=-1))
+
+
+def test_hand_computed_two_teachers():
+    # t1 = (2, 0) and t2 = (0, 3) normalise to (1, 0) and (0, 1); the target
+    # is (1, 0, 0, 1) / sqrt 2. Student (5, 0, 0, 0): cos = 1 / sqrt 2;
+    # student (0, 1, 1, 0): cos = 0.
+    loss = MODELS.build(dict(type='CosineFeatureDistillLoss', loss_weight=2.))
+    s = torch.tensor([[5., 0., 0., 0.], [0., 1., 1., 0.]])
+    t1 = torch.tensor([[2., 0.], [2., 0.]])
+    t2 = torch.tensor([[0., 3.], [0., 3.]])
+    expected = 2. * ((1 - 1 / np.sqrt(2)) + 1.) / 2
+    assert loss(s, [t1, t2]).item() == pytest.approx(expected, rel=1e-6)
+    # without the per-teacher normalisation the target would be (2,0,0,3)
+    raw = (1 - 10 / (5 * np.sqrt(13)) + 1.)
+    assert loss(s, [t1, t2]).item() != pytest.approx(raw, rel=1e-3)
