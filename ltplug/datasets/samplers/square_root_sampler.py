@@ -1,0 +1,58 @@
+# Copyright (c) ltplug contributors. All rights reserved.
+import math
+from typing import Any, Optional
+
+import numpy as np
+from mmpretrain.registry import DATA_SAMPLERS
+
+from .base_lt_sampler import BaseLTSampler
+from .utils import draw_by_class_probs
+
+
+@DATA_SAMPLERS.register_module()
+class SquareRootSampler(BaseLTSampler):
+    """Square-root (power ``q``) sampling (Mahajan et al.; Kang et al.).
+
+    Each index is drawn i.i.d.: a class ``c`` with probability
+    ``p_c = n_c^q / sum_k n_k^q``, then an image of ``c`` uniformly (with
+    replacement). ``q=0.5`` is square-root sampling, ``q=1`` instance-
+    balanced (with replacement), ``q=0`` class-balanced. Empty classes get
+    probability 0 (``0^q``, also for ``q=0``).
+
+    Args:
+        dataset: The dataset (the Runner passes it).
+        q (float): Power of the class counts, ``>= 0``. Defaults to 0.5.
+        num_samples (int, optional): Epoch length over all ranks.
+            Defaults to None (``len(dataset)``).
+        seed (int, optional): Random seed. Defaults to None
+            (``sync_random_seed()``).
+        rank (int, optional): Rank override. Defaults to None.
+        world_size (int, optional): World size override. Defaults to None.
+    """
+
+    def __init__(self,
+                 dataset: Any,
+                 q: float = 0.5,
+                 num_samples: Optional[int] = None,
+                 seed: Optional[int] = None,
+                 rank: Optional[int] = None,
+                 world_size: Optional[int] = None) -> None:
+        if isinstance(q, bool) or not isinstance(q, (int, float)) or \
+                not math.isfinite(q) or q < 0:
+            raise ValueError(f'q must be a finite number >= 0, but got {q!r}')
+        self.q = float(q)
+        super().__init__(
+            dataset,
+            num_samples=num_samples,
+            seed=seed,
+            rank=rank,
+            world_size=world_size)
+        counts = self.class_counts.astype(np.float64)
+        weights = np.where(counts > 0, counts**self.q, 0.0)
+        self.class_probs = weights / weights.sum()
+
+    def _draw(self, rng: np.random.Generator, length: int,
+              epoch: int) -> np.ndarray:
+        """I.i.d. draws: class from ``class_probs``, then an image."""
+        return draw_by_class_probs(rng, self.class_probs, length, self.order,
+                                   self.class_counts, self.offsets)
