@@ -1,0 +1,282 @@
+# Copyright (c) ltplug contributors. All rights reserved.
+"""Median training-step time of each long-tail method against plain CE.
+
+Every model uses the same backbone (CIFAR ResNet-32 by default), batch and
+optimizer (SGD momentum 0.9); a step is ``model.train_step`` (preprocessing,
+forward, loss, backward, optimizer step) on one fixed random uint8 batch.
+All models are timed in interleaved rounds in one process, so that load
+changes on a shared machine hit every method alike, and ratios are taken
+from that one run.
+
+Each method also gets a *floor*: what it must cost at least, built from
+two figures measured in the same run: ``t_step`` (the CE training step) and
+``t_fwd`` (one no-gradient forward of the same network in eval mode):
+
+========================  ==============================================
+method                    floor
+========================  ==============================================
+CBD, K teachers           ``t_step + K * t_fwd``
+SSD stage 1 (MoCo)        ``t_step + t_fwd`` (the key view's encoder)
+SSD stage 3 (distill)     ``t_step + t_fwd`` (the teacher)
+NCL, E experts            ``E * t_step``
+NCL, E experts + MoCo     ``E * (t_step + t_fwd)``
+========================  ==============================================
+
+A method whose time is more than ``--tolerance`` (10%) above its floor is
+reported under ``"over_floor"`` and makes the script exit with status 1
+when ``--strict`` is given.
+
+Example::
+
+    python benchmarks/step_time.py --batch-size 128 --steps 20 --threads 2
+    python benchmarks/step_time.py --tiny          # a few seconds, for CI
+
+Prints one JSON object.
+"""
+import argparse
+import logging
+import json
+import os
+import os.path as osp
+import statistics
+import sys
+import tempfile
+import time
+from typing import Dict, List
+
+import torch
+from mmengine.logging import MMLogger
+from mmengine.optim import OptimWrapper
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import ltplug  # noqa: E402,F401  (registers the components)
+
+MEAN = [125.3, 123.0, 113.9]
+STD = [63.0, 62.1, 66.7]
+
+
+def _counts(num_classes: int) -> List[int]:
+    return [max(1, int(500 * 0.01**(c / max(num_classes - 1, 1))))
+            for c in range(num_classes)]
+
+
+class Builder:
+    """Builds every benchmarked model with one backbone and class count.
+
+    Args:
+        depth (int): CIFAR ResNet depth.
+        num_classes (int): Number of classes.
+        workdir (str): Folder for the teacher checkpoints it writes.
+    """
+
+    def __init__(self, depth: int, num_classes: int, workdir: str) -> None:
+        self.depth = depth
+        self.num_classes = num_classes
+        self.workdir = workdir
+        self.width = 64  # CIFAR ResNet's last stage
+        self.backbone = dict(type='CIFARResNet', depth=depth)
+        self.pre = dict(num_classes=num_classes, mean=MEAN, std=STD)
+
+    def ce(self) -> torch.nn.Module:
+        return MODELS.build(
+            dict(type='ImageClassifier', backbone=self.backbone,
+                 neck=dict(type='GlobalAveragePooling'),
+                 head=dict(type='LinearClsHead',
+                           num_classes=self.num_classes,
+                           in_channels=self.width),
+                 data_preprocessor=self.pre))
+
+    def ncl(self, experts: int = 3, moco: bool = False) -> torch.nn.Module:
+        cfg = dict(
+            type='NCLMultiExpertClassifier', num_experts=experts,
+            backbone=self.backbone, neck=dict(type='GlobalAveragePooling'),
+            head=dict(type='LinearClsHead', num_classes=self.num_classes,
+                      in_channels=self.width),
+            loss=dict(type='NCLLoss',
+                      hcm_n=max(2, min(30, self.num_classes)),
+                      class_counts=_counts(self.num_classes)),
+            data_preprocessor=self.pre)
+        if moco:
+            cfg['moco'] = dict(queue_size=1024, dim=64)
+            cfg['data_preprocessor'] = dict(
+                type='SelfSupDataPreprocessor', mean=MEAN, std=STD)
+        return MODELS.build(cfg)
+
+    def _teacher(self, index: int) -> dict:
+        """A CBD stage-1 teacher (cosine head) saved to a checkpoint."""
+        cfg = dict(
+            type='ImageClassifier', backbone=self.backbone,
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(type='CosineClsHead', num_classes=self.num_classes,
+                      in_channels=self.width),
+            data_preprocessor=self.pre)
+        path = osp.join(self.workdir, f'teacher{index}.pth')
+        if not osp.exists(path):
+            torch.manual_seed(index)
+            model = MODELS.build(cfg)
+            model.init_weights()
+            torch.save(dict(state_dict=model.state_dict(), meta={}), path)
+        return dict(config=cfg, checkpoint=path, name=f'teacher{index}')
+
+    def cbd(self, teachers: int) -> torch.nn.Module:
+        return MODELS.build(
+            dict(type='CBDDistiller', backbone=self.backbone,
+                 neck=dict(type='LinearNeck', in_channels=self.width,
+                           out_channels=self.width * teachers, gap_dim=2,
+                           norm_cfg=None, act_cfg=dict(type='ReLU')),
+                 head=dict(type='CosineClsHead',
+                           num_classes=self.num_classes,
+                           in_channels=self.width * teachers),
+                 teachers=[self._teacher(i) for i in range(teachers)],
+                 data_preprocessor=self.pre))
+
+
+def method_table(builder: Builder) -> Dict[str, tuple]:
+    """``name -> (build function, floor function of (t_step, t_fwd),
+    batch function of (batch_size, num_classes) or None)``."""
+    return {
+        'cbd_k1': (lambda: builder.cbd(1), lambda s, f: s + f, None),
+        'cbd_k4': (lambda: builder.cbd(4), lambda s, f: s + 4 * f, None),
+        'ncl_e3': (lambda: builder.ncl(3), lambda s, f: 3 * s, None),
+        'ncl_e3_moco': (lambda: builder.ncl(3, moco=True),
+                        lambda s, f: 3 * (s + f), make_two_view_batch),
+    }
+
+
+def make_batch(batch_size: int, num_classes: int) -> dict:
+    """A fixed random uint8 batch of CIFAR-sized images."""
+    g = torch.Generator().manual_seed(0)
+    inputs = [torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8,
+                            generator=g) for _ in range(batch_size)]
+    return dict(
+        inputs=inputs,
+        data_samples=[DataSample().set_gt_label(i % num_classes)
+                      for i in range(batch_size)])
+
+
+def make_two_view_batch(batch_size: int, num_classes: int) -> dict:
+    """Two stacked views of :func:`make_batch`'s images (what
+    ``MultiView`` + ``default_collate`` give a ``SelfSupDataPreprocessor``).
+    """
+    batch = make_batch(batch_size, num_classes)
+    view = torch.stack(batch['inputs'])
+    batch['inputs'] = [view, torch.flip(view, dims=[3])]
+    return batch
+
+
+def _sync(device: str) -> None:
+    if device == 'cuda':
+        torch.cuda.synchronize()
+
+
+def time_methods(models: Dict[str, torch.nn.Module],
+                 batches: Dict[str, dict], steps: int, warmup: int,
+                 device: str, forward_model: torch.nn.Module,
+                 forward_batch: dict) -> Dict[str, float]:
+    """Median seconds per step of every model, plus ``'forward'`` (the
+    no-gradient eval forward of ``forward_model``), interleaved."""
+    optims = {
+        k: OptimWrapper(torch.optim.SGD(
+            [p for p in m.parameters() if p.requires_grad], lr=0.01,
+            momentum=0.9))
+        for k, m in models.items()
+    }
+    times: Dict[str, List[float]] = {k: [] for k in models}
+    times['forward'] = []
+    fwd_data = forward_model.data_preprocessor(forward_batch, False)
+    for step in range(steps + warmup):
+        for name, model in models.items():
+            model.train()
+            _sync(device)
+            t0 = time.perf_counter()
+            model.train_step(batches[name], optims[name])
+            _sync(device)
+            if step >= warmup:
+                times[name].append(time.perf_counter() - t0)
+        forward_model.eval()
+        _sync(device)
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            forward_model(fwd_data['inputs'], mode='tensor')
+        _sync(device)
+        if step >= warmup:
+            times['forward'].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--batch-size', type=int, default=128)
+    parser.add_argument('--classes', type=int, default=100)
+    parser.add_argument('--depth', type=int, default=32)
+    parser.add_argument('--steps', type=int, default=20,
+                        help='timed steps per method (after the warm-up)')
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--threads', type=int, default=None)
+    parser.add_argument('--methods', nargs='*', default=None,
+                        help='subset of methods (default: all)')
+    parser.add_argument('--tolerance', type=float, default=0.10)
+    parser.add_argument('--strict', action='store_true',
+                        help='exit 1 when a method is over its floor')
+    parser.add_argument('--tiny', action='store_true',
+                        help='ResNet-20, batch 8, 2 steps: a smoke run')
+    parser.add_argument('--out', default=None, help='also write the JSON')
+    args = parser.parse_args(argv)
+    if args.tiny:
+        args.depth, args.batch_size, args.steps, args.warmup = 20, 8, 2, 1
+        args.classes = min(args.classes, 10)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    torch.manual_seed(0)
+    # the models' init reports are not what this script is about
+    logger = MMLogger.get_current_instance()
+    logger.setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        builder = Builder(args.depth, args.classes, tmp)
+        table = method_table(builder)
+        names = args.methods or list(table)
+        unknown = sorted(set(names) - set(table))
+        if unknown:
+            parser.error(f'unknown methods {unknown}; known: {sorted(table)}')
+        models = {'ce': builder.ce().to(device)}
+        batches = {'ce': make_batch(args.batch_size, args.classes)}
+        for name in names:
+            print(f'building {name} ...', file=sys.stderr, flush=True)
+            models[name] = table[name][0]().to(device)
+            batch_fn = table[name][2] or make_batch
+            batches[name] = batch_fn(args.batch_size, args.classes)
+        forward_model = builder.ce().to(device)
+        print(f'timing {len(models)} models x {args.steps} steps ...',
+              file=sys.stderr, flush=True)
+        med = time_methods(models, batches, args.steps, args.warmup, device,
+                           forward_model, batches['ce'])
+    t_step, t_fwd = med['ce'], med['forward']
+    floors = {n: table[n][1](t_step, t_fwd) for n in names}
+    result = dict(
+        device=device if device == 'cpu' else torch.cuda.get_device_name(),
+        threads=torch.get_num_threads(),
+        batch_size=args.batch_size,
+        backbone=f'CIFARResNet-{args.depth}',
+        num_classes=args.classes,
+        steps=args.steps,
+        median_ms={k: round(v * 1000, 2) for k, v in med.items()},
+        ratio_to_ce={n: round(med[n] / t_step, 3) for n in names},
+        floor_ratio_to_ce={n: round(floors[n] / t_step, 3) for n in names},
+        ratio_to_floor={n: round(med[n] / floors[n], 3) for n in names},
+    )
+    result['over_floor'] = sorted(
+        n for n in names if med[n] > floors[n] * (1 + args.tolerance))
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        with open(args.out, 'w') as f:
+            f.write(text + '\n')
+    return 1 if args.strict and result['over_floor'] else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
