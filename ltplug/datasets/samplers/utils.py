@@ -223,10 +223,14 @@ def cyclic_class_draws(rng: np.random.Generator, length: int,
     visits = -(-length // num_samples_cls)
     cycles = -(-visits // num_classes)
     # class of every visit: ``cycles`` random permutations of the classes
-    visit_cls = np.argsort(rng.random((cycles, num_classes)),
-                           axis=1).reshape(-1)[:visits]
+    # (small int dtype: numpy's stable sort below is then a radix sort)
+    small = np.int16 if num_classes <= np.iinfo(np.int16).max else np.int32
+    visit_cls = rng.permuted(
+        np.tile(np.arange(num_classes, dtype=small), (cycles, 1)),
+        axis=1).reshape(-1)[:visits]
     slot_cls = np.repeat(visit_cls, num_samples_cls)[:length]
     draws = np.bincount(slot_cls, minlength=num_classes)  # per class
+    draws = draws.astype(np.int64)
     # each class's stream: ceil(draws / n) reshuffled passes over its images
     passes = -(-draws // counts)
     pool_len = passes * counts
