@@ -1,0 +1,182 @@
+# Copyright (c) ltplug contributors. All rights reserved.
+"""SSD stages II and IV: learnable weight scaling (LWS) on a frozen encoder
+and a frozen linear classifier taken from the previous stage's checkpoint
+(the official ``SLG`` of ``ssd_stage_ii.py``)."""
+import os.path as osp
+from collections import OrderedDict
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+from mmengine.logging import MMLogger
+from mmpretrain.models.classifiers import ImageClassifier
+from mmpretrain.registry import MODELS
+
+from ltplug.models.utils.teacher import set_requires_grad
+from ltplug.utils.checkpoint import load_checkpoint_safely
+
+__all__ = ['SSDLWSClassifier', 'BN_MODES', 'load_stage_weights']
+
+BN_MODES = ('train', 'eval')
+
+
+def load_stage_weights(model: nn.Module,
+                       checkpoint: str,
+                       prefixes: Sequence[str],
+                       name: str = 'previous stage') -> list:
+    """Copy the ``prefixes`` entries of a checkpoint into ``model``.
+
+    Every key of ``model.state_dict()`` that starts with one of
+    ``prefixes`` must be in the file (after dropping a DDP ``module.``
+    prefix) with the same shape; anything else in the file is ignored.
+    Errors name the file and what does not fit.
+
+    Args:
+        model (nn.Module): The model to fill.
+        checkpoint (str): The checkpoint path.
+        prefixes (Sequence[str]): Key prefixes to load, e.g.
+            ``('backbone.', 'neck.', 'head.fc.')``.
+        name (str): Used in messages. Defaults to 'previous stage'.
+
+    Returns:
+        list[str]: The loaded keys.
+    """
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(
+            f'{name}: checkpoint file "{checkpoint}" does not exist')
+    ckpt = load_checkpoint_safely(checkpoint, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise ValueError(f'{name}: "{checkpoint}" holds no state_dict')
+    state = OrderedDict((k[7:] if k.startswith('module.') else k, v)
+                        for k, v in state.items())
+    own = model.state_dict()
+    wanted = [k for k in own if k.startswith(tuple(prefixes))]
+    if not wanted:
+        raise ValueError(f'{name}: the model has no key starting with '
+                         f'{list(prefixes)}')
+    missing = [k for k in wanted if k not in state]
+    if missing:
+        raise ValueError(
+            f'{name}: checkpoint "{checkpoint}" does not fit: '
+            f'{len(missing)} missing key(s) {missing[:8]} (it holds e.g. '
+            f'{list(state)[:4]})')
+    for k in wanted:
+        if tuple(state[k].shape) != tuple(own[k].shape):
+            raise ValueError(
+                f'{name}: checkpoint "{checkpoint}" does not fit: {k} has '
+                f'shape {tuple(state[k].shape)} in the file but '
+                f'{tuple(own[k].shape)} in the model (a different number of '
+                'classes or architecture?)')
+    with torch.no_grad():
+        for k in wanted:
+            own[k].copy_(state[k])
+    return wanted
+
+
+@MODELS.register_module()
+class SSDLWSClassifier(ImageClassifier):
+    """LWS on a frozen encoder: SSD's soft-label generator (stage II) and
+    the optional stage IV.
+
+    ``backbone`` + ``neck`` + the head's ``fc`` (:class:`LWSHead`,
+    ``logits = s * (W f + b)``) are loaded from ``init_checkpoint`` and
+    frozen (``requires_grad=False``); only the per-class scales ``s`` train.
+    Loading happens in :meth:`init_weights` (the Runner calls it before the
+    first training step, then ``load_from`` / resume may overwrite it), so
+    testing a trained LWS checkpoint does not need the previous stage's
+    file. Stage I checkpoint -> stage II: the keys ``backbone.*``,
+    ``neck.*`` and ``head.fc.*`` (the stage-I linear classifier) are taken;
+    the stage-I MoCo modules are ignored. Stage III -> stage IV: the same
+    keys are the student encoder and its **hard** head, as in the official
+    code.
+
+    BatchNorm of the frozen encoder (``frozen_bn_mode``):
+
+    - ``'train'`` (official, reproduction): the encoder follows the model's
+      mode, so during training BN normalises with batch statistics and its
+      running statistics are re-estimated on class-balanced batches; they
+      are saved and inherited by the stage-III teacher.
+    - ``'eval'``: the frozen encoder stays in eval mode (running statistics
+      of the previous stage, unchanged).
+
+    Args:
+        backbone (dict): Backbone config (as the previous stage's).
+        head (dict): An ``LWSHead`` config.
+        neck (dict, optional): Neck config. Defaults to None.
+        init_checkpoint (str, optional): Previous stage's checkpoint.
+            Defaults to None (nothing loaded; a warning at init).
+        frozen_bn_mode (str): ``'train'`` or ``'eval'``. Defaults to
+            'train'.
+        load_prefixes (Sequence[str]): Keys taken from
+            ``init_checkpoint``. Defaults to
+            ``('backbone.', 'neck.', 'head.fc.')``.
+        pretrained (str, optional): Passed to ``ImageClassifier``.
+        train_cfg (dict, optional): Passed to ``ImageClassifier``.
+        data_preprocessor (dict, optional): Passed to ``ImageClassifier``.
+        init_cfg (dict, optional): Passed to ``ImageClassifier``.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 head: dict,
+                 neck: Optional[dict] = None,
+                 init_checkpoint: Optional[str] = None,
+                 frozen_bn_mode: str = 'train',
+                 load_prefixes: Sequence[str] = ('backbone.', 'neck.',
+                                                 'head.fc.'),
+                 pretrained: Optional[str] = None,
+                 train_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if frozen_bn_mode not in BN_MODES:
+            raise ValueError(f'frozen_bn_mode must be one of {BN_MODES}, '
+                             f'but got {frozen_bn_mode!r}')
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            pretrained=pretrained,
+            train_cfg=train_cfg,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        self.init_checkpoint = init_checkpoint
+        self.frozen_bn_mode = frozen_bn_mode
+        self.load_prefixes = tuple(load_prefixes)
+        for module in self._frozen_modules():
+            set_requires_grad(module, False)
+        fc = getattr(self.head, 'fc', None)
+        if fc is None or not hasattr(self.head, 'scales'):
+            raise TypeError('SSDLWSClassifier needs an LWSHead (with `fc` '
+                            'and `scales`), but got '
+                            f'{type(self.head).__name__}')
+        set_requires_grad(fc, False)
+
+    def _frozen_modules(self) -> list:
+        mods = [self.backbone]
+        if self.with_neck:
+            mods.append(self.neck)
+        return mods
+
+    def init_weights(self) -> None:
+        """Initialise, then load the previous stage (``init_checkpoint``)."""
+        super().init_weights()
+        if self.init_checkpoint is None:
+            MMLogger.get_current_instance().warning(
+                'SSDLWSClassifier: no init_checkpoint; the frozen encoder '
+                'and classifier keep their random initialisation')
+            return
+        loaded = load_stage_weights(self, self.init_checkpoint,
+                                    self.load_prefixes)
+        MMLogger.get_current_instance().info(
+            f'SSDLWSClassifier: loaded {len(loaded)} tensors from '
+            f'"{self.init_checkpoint}"')
+
+    def train(self, mode: bool = True) -> 'SSDLWSClassifier':
+        """Set the mode; with ``frozen_bn_mode='eval'`` the frozen encoder
+        stays in eval mode."""
+        super().train(mode)
+        if self.frozen_bn_mode == 'eval':
+            for module in self._frozen_modules():
+                module.eval()
+        return self
