@@ -85,12 +85,14 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         hooks = list(cfg.get('custom_hooks', None) or [])
         hooks.append(dict(type='TestProgressBarHook'))
         cfg.custom_hooks = hooks
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    # after --cfg-options, so that e.g. num_workers=0 given there also
+    # drops the persistent_workers default
     set_default_dataloader_cfg(
         cfg, ('test_dataloader', ),
         no_pin_memory=args.no_pin_memory,
         persistent_workers=False)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     return cfg
 
 

@@ -76,12 +76,14 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             raise ValueError(f'--auto-scale-lr needs auto_scale_lr.'
                              f'base_batch_size in the config {args.config}')
         cfg.auto_scale_lr.enable = True
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    # after --cfg-options, so that e.g. num_workers=0 given there also
+    # drops the persistent_workers default
     set_default_dataloader_cfg(
         cfg, ('train_dataloader', 'val_dataloader', 'test_dataloader'),
         no_pin_memory=args.no_pin_memory,
         no_persistent_workers=args.no_persistent_workers)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     return cfg
 
 
