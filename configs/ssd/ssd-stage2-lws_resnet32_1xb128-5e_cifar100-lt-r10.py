@@ -1,0 +1,10 @@
+# SSD stage II (LWS), ResNet-32, CIFAR-100-LT ratio 10.
+_base_ = ['./ssd-stage2-lws_resnet32_1xb128-5e_cifar100-lt-r100.py']
+
+model = dict(
+    # the previous stage (--cfg-options model.init_checkpoint=PATH)
+    init_checkpoint='work_dirs/ssd-stage1_resnet32_1xb128-200e_'
+    'cifar100-lt-r10/epoch_200.pth')
+train_dataloader = dict(dataset=dict(imbalance_ratio=10.0))
+val_dataloader = dict(dataset=dict(imbalance_ratio=10.0))
+test_dataloader = val_dataloader
