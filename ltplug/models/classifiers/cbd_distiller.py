@@ -84,11 +84,11 @@ class CBDDistiller(ImageClassifier):
     ``in_channels``, which must equal the neck's ``out_channels``).
 
     Optimizer and DDP: teacher parameters have ``requires_grad=False`` and
-    never receive a gradient, so ``torch.optim`` neither updates them nor
-    keeps state for them (MMEngine's default constructor still lists them in
-    the param groups unless ``paramwise_cfg`` is set, in which case it skips
-    them). They are also listed in ``_ddp_params_and_buffers_to_ignore``, so
-    DDP neither broadcasts nor all-reduces teacher weights and BN buffers.
+    never receive a gradient. MMEngine's default optimizer constructor still
+    lists them in the param groups, but ``torch.optim`` skips parameters
+    whose ``grad`` is None: no update, no weight decay, no momentum state.
+    They are also listed in ``_ddp_params_and_buffers_to_ignore``, so DDP
+    neither broadcasts nor all-reduces teacher weights and BN buffers.
 
     Checkpoints: by default (``save_teachers=False``) the teachers are left
     out of ``state_dict()``, so a CBD checkpoint holds only the student (its

@@ -1,0 +1,89 @@
+# CBD input pipelines (official ``input_pipeline.py``; ALGORITHMS.md §3.5).
+#
+# Pixels are only scaled to [0, 1]: the data preprocessors of every CBD
+# config use mean 0 and std 255 (no mean/std normalisation). Teachers and
+# student must share this preprocessing, because the teachers see the
+# student's preprocessed batch (CBDDistiller checks it at build time).
+
+# ImageNet-LT / iNaturalist 2018 (images loaded as BGR, converted to RGB by
+# the data preprocessor). "Distorted bounding box" crop covering 5%-100% of
+# the image with aspect ratio 3/4..4/3, resized to 224, horizontal flip.
+# (TF falls back to the whole image after 100 failed attempts, MMPretrain
+# to a central crop.)
+imagenet_crop_flip = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='RandomResizedCrop',
+        scale=224,
+        crop_ratio_range=(0.05, 1.0),
+        aspect_ratio_range=(3. / 4., 4. / 3.),
+        max_attempts=100,
+        backend='pillow'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+]
+imagenet_test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizeEdge', scale=256, edge='short', backend='pillow'),
+    dict(type='CenterCrop', crop_size=224),
+    dict(type='PackInputs'),
+]
+
+# SimCLR(v2) colour distortion of the "data_aug" teachers, strength s = 1.0:
+# colour jitter (brightness / contrast / saturation 0.8 s, hue 0.2 s) applied
+# with probability 0.8, then random grayscale with probability 0.2.
+# ``RandomGrayscale`` weights the channels in the order they are stored:
+# BGR for loaded image files, RGB for the CIFAR arrays.
+simclr_colour_bgr = [
+    dict(
+        type='RandomApply',
+        transforms=[
+            dict(
+                type='ColorJitter',
+                brightness=0.8,
+                contrast=0.8,
+                saturation=0.8,
+                hue=0.2)
+        ],
+        prob=0.8),
+    dict(
+        type='RandomGrayscale',
+        prob=0.2,
+        keep_channels=True,
+        channel_weights=(0.114, 0.587, 0.2989)),
+]
+simclr_colour_rgb = [
+    dict(
+        type='RandomApply',
+        transforms=[
+            dict(
+                type='ColorJitter',
+                brightness=0.8,
+                contrast=0.8,
+                saturation=0.8,
+                hue=0.2)
+        ],
+        prob=0.8),
+    dict(
+        type='RandomGrayscale',
+        prob=0.2,
+        keep_channels=True,
+        channel_weights=(0.2989, 0.587, 0.114)),
+]
+
+# CIFAR-LT (not in the official code): pad-4 random crop + flip, the usual
+# CIFAR-LT augmentation; arrays are RGB already.
+cifar_crop_flip = [
+    dict(type='RandomCrop', crop_size=32, padding=4),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+]
+cifar_test_pipeline = [dict(type='PackInputs')]
+
+# Complete train pipelines.
+imagenet_train_pipeline = imagenet_crop_flip + [dict(type='PackInputs')]
+imagenet_aug_train_pipeline = imagenet_crop_flip + simclr_colour_bgr + [
+    dict(type='PackInputs')
+]
+cifar_train_pipeline = cifar_crop_flip + [dict(type='PackInputs')]
+cifar_aug_train_pipeline = cifar_crop_flip + simclr_colour_rgb + [
+    dict(type='PackInputs')
+]

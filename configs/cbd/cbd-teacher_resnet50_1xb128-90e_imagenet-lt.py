@@ -1,0 +1,72 @@
+# CBD stage 1, "vanilla" teacher, ImageNet-LT (official
+# configs/stage_one_vanilla_seed{1,2}.py): ResNet-50 + cosine classifier
+# (scale 20 fixed, no bias, Glorot-uniform weights) on the L2-normalised GAP
+# feature, instance sampling, cross-entropy. 90 epochs, global batch 128,
+# SGD lr 0.05 (= 0.1 x 128 / 256) cosine-decayed per step without warm-up,
+# momentum 0.9 (no Nesterov), weight decay 5e-4 on every parameter. Pixels
+# are scaled to [0, 1] (no mean/std normalisation). The seed is set on the
+# command line (randomness.seed=1 / 2), see configs/cbd/README.md.
+_base_ = [
+    '../_base_/datasets/imagenet_lt.py',
+    '../_base_/default_runtime.py',
+    './_base_/cbd_pipelines.py',
+]
+
+num_classes = 1000
+# images are loaded as BGR; only scaled to [0, 1]
+data_preprocessor = dict(
+    type='ClsDataPreprocessor',
+    num_classes=num_classes,
+    mean=[0., 0., 0.],
+    std=[255., 255., 255.],
+    to_rgb=True)
+
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='ResNet', depth=50),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='CosineClsHead',
+        num_classes=num_classes,
+        in_channels=2048,
+        scale=20.,
+        learnable_scale=False,
+        bias=False,
+        loss=dict(type='CrossEntropyLoss'),
+        init_cfg=dict(type='Xavier', layer='Linear', distribution='uniform')),
+    data_preprocessor=data_preprocessor)
+
+train_dataloader = dict(
+    batch_size=128,
+    num_workers=8,
+    persistent_workers=True,
+    drop_last=True,
+    # instance sampling (config.sampling = "uniform")
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(pipeline={{_base_.imagenet_train_pipeline}}))
+val_dataloader = dict(
+    batch_size=128, dataset=dict(pipeline={{_base_.imagenet_test_pipeline}}))
+test_dataloader = dict(
+    batch_size=128, dataset=dict(pipeline={{_base_.imagenet_test_pipeline}}))
+
+optim_wrapper = dict(
+    optimizer=dict(
+        type='SGD',
+        lr=0.05,
+        momentum=0.9,
+        nesterov=False,
+        weight_decay=5e-4))
+# cosine decay to 0 over all steps, updated every iteration
+param_scheduler = dict(
+    type='CosineAnnealingLR',
+    T_max=90,
+    eta_min=0.,
+    by_epoch=True,
+    begin=0,
+    end=90,
+    convert_to_iter_based=True)
+train_cfg = dict(by_epoch=True, max_epochs=90, val_interval=5)
+val_cfg = dict()
+test_cfg = dict()
+# lr 0.05 is for a global batch of 128 (--auto-scale-lr rescales it)
+auto_scale_lr = dict(base_batch_size=128)
