@@ -1,0 +1,358 @@
+# Copyright (c) ltplug contributors. All rights reserved.
+"""Train and test every method on CIFAR-10-LT (ratio 100) and tabulate
+top-1, many / medium / few, wall time and images/s.
+
+All methods use ResNet-32, the same data (the LDAM-DRW selection of
+CIFAR-10-LT, the full balanced test set), the same seed and the project's
+own configs, run through ``tools/train.py`` (or ``tools/dist_train.sh`` with
+``--gpus N``). Multi-stage methods run their stages in order, each stage
+pointed at the previous stage's checkpoint; a stage shared by two methods
+(the CE model under LWS) runs once and counts in both wall times.
+
+Budgets:
+
+- ``--budget cpu`` (default): every stage trained from scratch gets
+  ``--epochs`` epochs (default 6) and fine-tuning stages ``--ft-epochs``
+  (default 2), with a 1-epoch linear warm-up then cosine decay, so that all
+  methods together finish in under 2 hours on a 2-core CPU. Numbers from
+  this budget are NOT the papers' and are reported as such.
+- ``--budget full``: the configs' own schedules (the papers' recipes, e.g.
+  200 epochs for CE, 400 for NCL); meant for a GPU.
+
+Data: ``--data-root`` is a folder holding ``cifar-10-batches-py`` (the
+official python layout). Without it, the project's shared CIFAR-10
+(``../shared/data/cifar10``, JPEG q75 re-encoded, so pixels differ slightly
+from the official release) is written into the work dir in that layout.
+
+Outputs ``<work-dir>/accuracy.md`` and ``<work-dir>/accuracy.json``.
+
+Example::
+
+    python benchmarks/accuracy.py --work-dir work_dirs/accuracy
+    python benchmarks/accuracy.py --budget full --gpus 8 --data-root data/cifar10
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import statistics
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SHARED_CIFAR10 = osp.join(osp.dirname(ROOT), 'shared', 'data', 'cifar10')
+
+
+class Stage:
+    """One training run of a method.
+
+    Args:
+        name (str): Unique stage name (also its work-dir folder).
+        config (str): Config path relative to the repository root.
+        finetune (bool): Whether the stage fine-tunes a trained model (gets
+            ``--ft-epochs`` on the CPU budget). Defaults to False.
+        needs (dict): ``{placeholder: stage name}``: the stage's overrides
+            may use ``{placeholder}`` for that stage's last checkpoint.
+            Defaults to None.
+        overrides (str): Config text appended to the stage's config (after
+            the common overrides). Defaults to ''.
+    """
+
+    def __init__(self, name: str, config: str, finetune: bool = False,
+                 needs: Optional[Dict[str, str]] = None,
+                 overrides: str = '') -> None:
+        self.name = name
+        self.config = config
+        self.finetune = finetune
+        self.needs = needs or {}
+        self.overrides = overrides
+
+
+CE = Stage('ce', 'configs/ce/ce_resnet32_1xb128-200e_cifar10-lt-r100.py')
+CBD_TEACHER = Stage(
+    'cbd_teacher',
+    'configs/cbd/cbd-teacher_resnet32_1xb128-200e_cifar10-lt-r100.py')
+SSD_STAGE1 = Stage(
+    'ssd_stage1',
+    'configs/ssd/ssd-stage1_resnet32_1xb128-200e_cifar10-lt-r100.py')
+SSD_STAGE2 = Stage(
+    'ssd_stage2',
+    'configs/ssd/ssd-stage2-lws_resnet32_1xb128-5e_cifar10-lt-r100.py',
+    finetune=True, needs={'stage1': 'ssd_stage1'},
+    overrides="model = dict(init_checkpoint='{stage1}')\n")
+SSD_STAGE3 = Stage(
+    'ssd_stage3',
+    'configs/ssd/ssd-stage3-distill_resnet32_1xb128-200e_cifar10-lt-r100.py',
+    needs={'stage2': 'ssd_stage2'},
+    overrides="model = dict(teacher=dict(checkpoint='{stage2}'))\n")
+
+METHODS: Dict[str, List[Stage]] = {
+    'ce': [CE],
+    'balanced_softmax': [
+        Stage('balanced_softmax', 'configs/balanced_softmax/'
+              'balanced-softmax_resnet32_1xb128-200e_cifar10-lt-r100.py')
+    ],
+    'lws': [
+        CE,
+        Stage('lws',
+              'configs/decoupling/lws_resnet32_1xb128-10e_cifar10-lt-r100.py',
+              finetune=True, needs={'ce': 'ce'},
+              overrides="model = dict(\n"
+              "    backbone=dict(init_cfg=dict(checkpoint='{ce}')),\n"
+              "    head=dict(init_cfg=dict(checkpoint='{ce}')))\n"),
+    ],
+    'ssd': [SSD_STAGE1, SSD_STAGE2, SSD_STAGE3],
+    'cbd': [
+        CBD_TEACHER,
+        Stage('cbd', 'configs/cbd/cbd_resnet32_1xb128-200e_cifar10-lt-r100.py',
+              needs={'teacher': 'cbd_teacher'},
+              overrides="model = dict(teachers=[dict(\n"
+              "    name='vanilla', checkpoint='{teacher}', config="
+              "{teacher_config!r})])\n"),
+    ],
+    'ncl': [Stage('ncl', 'configs/ncl/ncl_resnet32_1xb64-400e_cifar10-lt-r100.py')],
+}
+
+PUBLISHED = {  # CIFAR-10-LT ratio 100, ResNet-32, top-1 (%)
+    'ce': '70.4',
+    'ncl': '84.7 single / 85.5 ensemble',
+}
+
+
+def _common_overrides(args, finetune: bool, data_root: str) -> str:
+    """Config text every stage gets: data, workers, seed, budget."""
+    data = f"data_root={data_root!r}, check_md5=False"
+    if args.tiny:
+        data_train = data + ', max_per_class=12, imbalance_ratio=10.'
+        data_val = data + ', max_per_class=4, imbalance_ratio=10.'
+    else:
+        data_train = data_val = data
+    lines = [
+        f"train_dataloader = dict(num_workers={args.workers}, "
+        f"persistent_workers={args.workers > 0}, "
+        f"dataset=dict({data_train}))",
+        f"val_dataloader = dict(num_workers={args.workers}, "
+        f"persistent_workers={args.workers > 0}, "
+        f"dataset=dict({data_val}))",
+        "test_dataloader = val_dataloader",
+        "randomness = dict(seed=0, deterministic=False)",
+        "default_hooks = dict(logger=dict(interval=20), "
+        "checkpoint=dict(interval=1, max_keep_ckpts=1))",
+    ]
+    if args.tiny:
+        lines.append("train_dataloader.update(batch_size=8)")
+        lines.append("val_dataloader.update(batch_size=16)")
+    if args.budget == 'cpu':
+        epochs = args.ft_epochs if finetune else args.epochs
+        warm = 0 if finetune or epochs < 2 else 1
+        sched = []
+        if warm:
+            sched.append("dict(type='LinearLR', start_factor=0.1, "
+                         "by_epoch=True, begin=0, end=1, "
+                         "convert_to_iter_based=True)")
+        sched.append(f"dict(type='CosineAnnealingLR', by_epoch=True, "
+                     f"begin={warm}, end={epochs}, T_max={epochs - warm}, "
+                     f"eta_min=0., convert_to_iter_based=True)")
+        lines += [
+            f"train_cfg = dict(max_epochs={epochs}, val_interval={epochs})",
+            "param_scheduler = [" + ', '.join(sched) + "]",
+        ]
+    return '\n'.join(lines) + '\n'
+
+
+def _last_checkpoint(work: str) -> str:
+    path = osp.join(work, 'last_checkpoint')
+    if osp.isfile(path):
+        with open(path) as f:
+            return f.read().strip()
+    ckpts = sorted(glob.glob(osp.join(work, 'epoch_*.pth')),
+                   key=lambda p: int(p.rsplit('_', 1)[1][:-4]))
+    if not ckpts:
+        raise RuntimeError(f'no checkpoint in {work}')
+    return ckpts[-1]
+
+
+def _scalars(work: str) -> List[dict]:
+    rows = []
+    for path in sorted(glob.glob(osp.join(work, '*', 'vis_data',
+                                          'scalars.json'))):
+        with open(path) as f:
+            rows += [json.loads(line) for line in f if line.strip()]
+    return rows
+
+
+def _images_per_s(work: str, gpus: int) -> Optional[float]:
+    """Median training throughput (batch / iteration time)."""
+    cfg = glob.glob(osp.join(work, '*.py'))
+    rows = [r for r in _scalars(work) if 'loss' in r and 'time' in r]
+    if not rows or not cfg:
+        return None
+    from mmengine.config import Config
+    batch = Config.fromfile(
+        cfg[0], import_custom_modules=False).train_dataloader.batch_size
+    return round(batch * gpus / statistics.median(r['time'] for r in rows),
+                 1)
+
+
+def write_stage_config(path: str, stage: Stage, args, data_root: str,
+                       fields: Dict[str, str]) -> None:
+    """Write the config a stage trains with: its method config plus the
+    common overrides plus its own (checkpoint paths filled from ``fields``).
+    """
+    with open(path, 'w') as f:
+        f.write(f"_base_ = [{osp.join(ROOT, stage.config)!r}]\n")
+        f.write(_common_overrides(args, stage.finetune, data_root))
+        f.write(stage.overrides.format(**fields))
+
+
+def run_stage(stage: Stage, args, done: Dict[str, dict],
+              data_root: str) -> dict:
+    """Train one stage (once) and return its record."""
+    if stage.name in done:
+        return done[stage.name]
+    work = osp.join(args.work_dir, stage.name)
+    cfg_dir = osp.join(args.work_dir, 'configs')
+    os.makedirs(cfg_dir, exist_ok=True)
+    fields = {k: _last_checkpoint(done[v]['work_dir'])
+              for k, v in stage.needs.items()}
+    fields['teacher_config'] = osp.join(ROOT, CBD_TEACHER.config)
+    cfg_path = osp.join(cfg_dir, f'{stage.name}.py')
+    write_stage_config(cfg_path, stage, args, data_root, fields)
+    if args.gpus > 1:
+        cmd = ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), cfg_path,
+               str(args.gpus), '--work-dir', work]
+    else:
+        cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'),
+               cfg_path, '--work-dir', work]
+    print(f'[accuracy] {stage.name}: {" ".join(cmd)}', flush=True)
+    env = dict(os.environ)
+    env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
+    t0 = time.time()
+    log = osp.join(args.work_dir, f'{stage.name}.log')
+    os.makedirs(work, exist_ok=True)
+    with open(log, 'w') as f:
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=f,
+                              stderr=subprocess.STDOUT)
+    wall = time.time() - t0
+    if proc.returncode != 0:
+        with open(log) as f:
+            tail = f.read()[-3000:]
+        raise RuntimeError(f'stage {stage.name} failed (exit '
+                           f'{proc.returncode}); log {log}:\n{tail}')
+    vals = [r for r in _scalars(work) if 'shot/top1' in r]
+    if not vals:
+        raise RuntimeError(f'stage {stage.name}: no validation metrics in '
+                           f'{work}')
+    record = dict(work_dir=work, wall_s=round(wall, 1),
+                  images_per_s=_images_per_s(work, args.gpus), metrics=vals[-1])
+    print(f'[accuracy] {stage.name}: {wall:.0f} s, top-1 '
+          f'{vals[-1]["shot/top1"]:.2f}', flush=True)
+    done[stage.name] = record
+    return record
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return '-'
+    return f'{v:.2f}' if isinstance(v, float) else str(v)
+
+
+def write_table(results: Dict[str, dict], args) -> str:
+    """Markdown table (also written to ``accuracy.md``)."""
+    budget = (f'CPU budget: {args.epochs} epochs from scratch, '
+              f'{args.ft_epochs} for fine-tuning stages'
+              if args.budget == 'cpu' else 'full schedules of the configs')
+    data = ('TINY smoke run (12 images per class, ratio 10, 4 test images '
+            'per class): the figures mean nothing'
+            if args.tiny else 'CIFAR-10-LT ratio 100, full test set')
+    lines = [
+        f'{data}; ResNet-32, seed 0; {budget}.',
+        '',
+        '| method | top-1 | many | medium | few | wall time (s, all stages)'
+        ' | images/s (last stage) | published top-1 |',
+        '|---|---|---|---|---|---|---|---|',
+    ]
+    for name, r in results.items():
+        m = r['metrics']
+        lines.append(
+            f"| {name} | {_fmt(m.get('shot/top1'))} | "
+            f"{_fmt(m.get('shot/many'))} | {_fmt(m.get('shot/medium'))} | "
+            f"{_fmt(m.get('shot/few'))} | {r['wall_s']:.0f} | "
+            f"{_fmt(r['images_per_s'])} | {PUBLISHED.get(name, '-')} |")
+    return '\n'.join(lines) + '\n'
+
+
+def prepare_data(args) -> str:
+    """The CIFAR-10 folder to use (writes the shared copy if needed)."""
+    if args.data_root:
+        if not osp.isdir(osp.join(args.data_root, 'cifar-10-batches-py')):
+            raise SystemExit(f'{args.data_root} has no cifar-10-batches-py '
+                             '(the official python layout)')
+        return osp.abspath(args.data_root)
+    if not osp.isdir(args.shared_cifar10):
+        raise SystemExit(f'no --data-root given and {args.shared_cifar10} '
+                         'does not exist')
+    root = osp.abspath(osp.join(args.work_dir, 'cifar10'))
+    if not osp.isdir(osp.join(root, 'cifar-10-batches-py')):
+        print(f'[accuracy] writing CIFAR-10 from {args.shared_cifar10} '
+              f'into {root}', flush=True)
+        sys.path.insert(0, args.shared_cifar10)
+        import load_cifar10
+        (x_tr, y_tr), (x_te, y_te), classes = load_cifar10.load()
+        load_cifar10.write_pickles(root, x_tr, y_tr, x_te, y_te, classes)
+    return root
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--methods', nargs='*', default=list(METHODS),
+                        choices=list(METHODS))
+    parser.add_argument('--budget', choices=['cpu', 'full'], default='cpu')
+    parser.add_argument('--epochs', type=int, default=6)
+    parser.add_argument('--ft-epochs', type=int, default=2)
+    parser.add_argument('--data-root', default=None)
+    parser.add_argument('--shared-cifar10', default=SHARED_CIFAR10)
+    parser.add_argument('--work-dir', default='work_dirs/accuracy')
+    parser.add_argument('--workers', type=int, default=2)
+    parser.add_argument('--gpus', type=int, default=1)
+    parser.add_argument('--tiny', action='store_true',
+                        help='a few images per class, 1 epoch: smoke test')
+    args = parser.parse_args(argv)
+    if args.epochs < 1 or args.ft_epochs < 1:
+        parser.error('--epochs and --ft-epochs must be >= 1')
+    if args.tiny:
+        args.epochs, args.ft_epochs, args.workers = 1, 1, 0
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    os.makedirs(args.work_dir, exist_ok=True)
+    data_root = prepare_data(args)
+    done: Dict[str, dict] = {}
+    results: Dict[str, dict] = {}
+    for method in args.methods:
+        records = [run_stage(s, args, done, data_root)
+                   for s in METHODS[method]]
+        results[method] = dict(
+            stages=[s.name for s in METHODS[method]],
+            wall_s=sum(r['wall_s'] for r in records),
+            images_per_s=records[-1]['images_per_s'],
+            metrics={k: v for k, v in records[-1]['metrics'].items()
+                     if k.startswith(('shot/', 'expert/'))})
+    table = write_table(results, args)
+    with open(osp.join(args.work_dir, 'accuracy.md'), 'w') as f:
+        f.write(table)
+    with open(osp.join(args.work_dir, 'accuracy.json'), 'w') as f:
+        json.dump(dict(budget=args.budget, epochs=args.epochs,
+                       ft_epochs=args.ft_epochs, tiny=args.tiny,
+                       results=results), f, indent=2)
+    print(table)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
