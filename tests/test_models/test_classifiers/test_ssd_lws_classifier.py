@@ -123,3 +123,22 @@ def test_errors_name_the_file(tmp_path):
         build(frozen_bn_mode='sometimes')
     with pytest.raises(TypeError, match='LinearClsHead'):
         build(head=dict(type='LinearClsHead', num_classes=5, in_channels=64))
+
+
+def test_stage4_takes_the_students_hard_head(tmp_path):
+    student = MODELS.build(dict(
+        type='SSDDistiller',
+        backbone=BACKBONE,
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=NUM_CLASSES,
+                  in_channels=64),
+        teacher=None))
+    student.init_weights()
+    path = str(tmp_path / 'stage3.pth')
+    torch.save({'state_dict': student.state_dict()}, path)
+    model = build(init_checkpoint=path)
+    assert torch.equal(model.head.fc.weight, student.head.fc.weight)
+    assert not torch.equal(model.head.fc.weight,
+                           student.soft_head.fc.weight)
+    assert torch.equal(model.backbone.conv1.weight,
+                       student.backbone.conv1.weight)

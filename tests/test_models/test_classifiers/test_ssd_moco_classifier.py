@@ -147,3 +147,28 @@ def test_needs_two_views_and_predicts_with_query_encoder():
     for ds, row in zip(out, logits):
         torch.testing.assert_close(ds.pred_score, row.softmax(0))
     torch.testing.assert_close(listed, logits)
+
+
+def test_keys_and_labels_from_all_ranks_are_queued(monkeypatch):
+    """Two ranks simulated: the gathered batch is this rank's keys and
+    labels followed by another rank's; the queue takes both, in order."""
+    from ltplug.models.classifiers import ssd_moco_classifier as mod
+    other = {}
+
+    def fake_gather(t):
+        extra = torch.full_like(t, 7) if t.dtype == torch.long else \
+            torch.nn.functional.normalize(torch.ones_like(t), dim=1)
+        other[t.dtype] = extra
+        return torch.cat([t, extra])
+
+    monkeypatch.setattr(mod, 'concat_all_gather', fake_gather)
+    model = build(queue_size=16).train()
+    model(views(), samples([0, 1, 2, 3]), mode='loss')
+    assert model.queue.labels[:8].tolist() == [0, 1, 2, 3, 7, 7, 7, 7]
+    torch.testing.assert_close(model.queue.keys[4:8],
+                               other[torch.float32])
+    assert int(model.queue.ptr) == 8
+    # 8 keys per step must divide the queue: 12 is refused
+    model = build(queue_size=12).train()
+    with pytest.raises(ValueError, match=r'queue_size=12.*global batch size 8'):
+        model(views(), samples([0, 1, 2, 3]), mode='loss')
