@@ -17,6 +17,51 @@ from ltplug.evaluation.functional import shot_groups
 GROUPS = ('many', 'medium', 'few')
 
 
+def format_shot_table(summary: Dict[str, float],
+                      group_sizes: Dict[str, int],
+                      title: str = 'ShotAccuracy') -> str:
+    """A small text table of a :class:`ShotAccuracy` result.
+
+    One column per ``top{k}`` key of ``summary`` (in its order) and per
+    group (many, medium, few). The first row holds the accuracies in %
+    (``-`` for nan, i.e. an empty group); the second the number of classes
+    behind each value (all classes for the top-k columns).
+
+    Args:
+        summary (dict[str, float]): ``top{k}``, ``many``, ``medium``,
+            ``few`` (unprefixed keys), as returned by
+            :meth:`ShotAccuracy.evaluate_arrays`.
+        group_sizes (dict[str, int]): Number of classes in each group.
+        title (str): First line. Defaults to 'ShotAccuracy'.
+
+    Returns:
+        str: The table, lines joined by newlines (no trailing newline).
+    """
+    top_keys = [k for k in summary if k.startswith('top')]
+    cols = top_keys + [g for g in GROUPS if g in summary]
+    num_classes = int(sum(group_sizes.get(g, 0) for g in GROUPS))
+
+    def fmt(v: float) -> str:
+        return '-' if v is None or np.isnan(v) else f'{v:.2f}'
+
+    rows = [
+        ['', *cols],
+        ['acc (%)', *[fmt(summary[c]) for c in cols]],
+        ['classes', *[
+            str(num_classes if c in top_keys else int(group_sizes.get(c, 0)))
+            for c in cols
+        ]],
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    sep = '+' + '+'.join('-' * (w + 2) for w in widths) + '+'
+
+    def line(r: List[str]) -> str:
+        return '|' + '|'.join(f' {v:>{w}} ' for v, w in zip(r, widths)) + '|'
+
+    out = [title, sep, line(rows[0]), sep, line(rows[1]), line(rows[2]), sep]
+    return '\n'.join(out)
+
+
 def _current_log_dir() -> Optional[str]:
     """Folder of the current MMLogger's log file, if it writes one."""
     logger = MMLogger.get_current_instance()
@@ -74,6 +119,10 @@ class ShotAccuracy(BaseMetric):
         file_name (str): Name of the per-class JSON. Defaults to
             ``'per_class_accuracy.json'``.
         save_per_class (bool): Write the per-class JSON. Defaults to True.
+        print_table (bool): Log a table of the result (top-k, many, medium,
+            few and the number of classes in each) through the current
+            ``MMLogger`` at the end of every evaluation (see
+            :func:`format_shot_table`). Defaults to True.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to 'cpu'.
         prefix (str, optional): Key prefix. Defaults to None (``'shot'``).
         collect_dir (str, optional): Folder for CPU collection.
@@ -91,6 +140,7 @@ class ShotAccuracy(BaseMetric):
                  out_dir: Optional[str] = None,
                  file_name: str = 'per_class_accuracy.json',
                  save_per_class: bool = True,
+                 print_table: bool = True,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
@@ -117,6 +167,7 @@ class ShotAccuracy(BaseMetric):
         self.out_dir = out_dir
         self.file_name = file_name
         self.save_per_class = save_per_class
+        self.print_table = print_table
 
     # ------------------------------------------------------------------
     # per batch
@@ -202,7 +253,21 @@ class ShotAccuracy(BaseMetric):
                 (0, 1 + self.maxk), np.int64), counts)
         if self.save_per_class:
             self._dump(summary, per_class, counts)
+        if self.print_table:
+            self._log_table(summary, per_class)
         return summary
+
+    def _log_table(self, summary: Dict[str, float],
+                   per_class: Dict[str, np.ndarray]) -> None:
+        rule = ('>=' if self.inclusive else '>', '<=' if self.inclusive
+                else '<')
+        title = (f'{type(self).__name__} ({self.prefix}): many = train count '
+                 f'{rule[0]} {self.many_thr}, few = train count {rule[1]} '
+                 f'{self.few_thr}, medium otherwise')
+        table = format_shot_table(
+            summary, {g: int(per_class[g].sum())
+                      for g in GROUPS}, title)
+        MMLogger.get_current_instance().info('\n' + table)
 
     def evaluate_arrays(self, rows: np.ndarray, counts: np.ndarray
                         ) -> Tuple[Dict[str, float], Dict[str, np.ndarray]]:

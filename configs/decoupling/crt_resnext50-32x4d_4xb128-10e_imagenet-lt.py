@@ -1,0 +1,27 @@
+# cRT on ImageNet-LT (classifier-balancing config/ImageNet_LT/cls_crt.yaml):
+# the CE ResNeXt-50 backbone (checkpoint named in ./_base_/ce_checkpoints.py)
+# is frozen, a freshly initialised linear classifier is trained for 10
+# epochs with the class-aware sampler (4 images per class pick), 512 images
+# per step, SGD lr 0.2, momentum 0.9, wd 5e-4, cosine to 0. The backbone is
+# kept in eval mode (BN statistics fixed); the official code trains it in
+# train mode with requires_grad=False, so its BN statistics drift (see the
+# CIFAR cRT config for how to get that).
+_base_ = [
+    '../ce/ce_resnext50-32x4d_4xb128-90e_imagenet-lt.py',
+    './_base_/ce_checkpoints.py',
+]
+
+ce_checkpoint = {{_base_.ce_ckpt_imagenet_lt_rx50}}
+
+model = dict(
+    backbone=dict(
+        frozen_stages=4,
+        init_cfg=dict(
+            type='Pretrained', checkpoint=ce_checkpoint,
+            prefix='backbone.')))
+train_dataloader = dict(
+    sampler=dict(_delete_=True, type='ClassAwareSampler', num_samples_cls=4))
+param_scheduler = dict(
+    _delete_=True, type='CosineAnnealingLR', by_epoch=True, begin=0, end=10,
+    T_max=10, eta_min=0.)
+train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=1)
