@@ -133,10 +133,51 @@ class Builder:
                  data_preprocessor=self.pre))
 
 
-def method_table(builder: Builder) -> Dict[str, tuple]:
+    def ssd_stage1(self, batch_size: int) -> torch.nn.Module:
+        """SSD stage I: CE on the query view + label-aware MoCo."""
+        return MODELS.build(
+            dict(type='SSDMoCoClassifier', backbone=self.backbone,
+                 neck=dict(type='GlobalAveragePooling'),
+                 head=dict(type='LinearClsHead',
+                           num_classes=self.num_classes,
+                           in_channels=self.width),
+                 queue_size=batch_size * 8, feat_dim=self.width,
+                 hidden_dim=self.width, proj_dim=128, momentum=0.999,
+                 shuffle_bn=True, batch_size=batch_size,
+                 contrast_loss=dict(type='LabelAwareMoCoLoss',
+                                    temperature=0.2),
+                 data_preprocessor=dict(type='SelfSupDataPreprocessor',
+                                        mean=MEAN, std=STD)))
+
+    def ssd_stage3(self) -> torch.nn.Module:
+        """SSD stage III: student (hard + soft head) + stage-II teacher."""
+        stage2 = dict(
+            type='SSDLWSClassifier', backbone=self.backbone,
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(type='LWSHead', num_classes=self.num_classes,
+                      in_channels=self.width),
+            data_preprocessor=self.pre)
+        path = osp.join(self.workdir, 'ssd_stage2.pth')
+        torch.manual_seed(7)
+        model = MODELS.build(stage2)
+        torch.save(dict(state_dict=model.state_dict(), meta={}), path)
+        return MODELS.build(
+            dict(type='SSDDistiller', backbone=self.backbone,
+                 neck=dict(type='GlobalAveragePooling'),
+                 head=dict(type='LinearClsHead',
+                           num_classes=self.num_classes,
+                           in_channels=self.width),
+                 teacher=dict(config=stage2, checkpoint=path),
+                 teacher_bn_mode='train', data_preprocessor=self.pre))
+
+
+def method_table(builder: Builder, batch_size: int) -> Dict[str, tuple]:
     """``name -> (build function, floor function of (t_step, t_fwd),
     batch function of (batch_size, num_classes) or None)``."""
     return {
+        'ssd_stage1': (lambda: builder.ssd_stage1(batch_size),
+                       lambda s, f: s + f, make_two_view_batch),
+        'ssd_stage3': (builder.ssd_stage3, lambda s, f: s + f, None),
         'cbd_k1': (lambda: builder.cbd(1), lambda s, f: s + f, None),
         'cbd_k4': (lambda: builder.cbd(4), lambda s, f: s + 4 * f, None),
         'ncl_e3': (lambda: builder.ncl(3), lambda s, f: 3 * s, None),
@@ -236,7 +277,7 @@ def main(argv=None) -> int:
     logger.setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         builder = Builder(args.depth, args.classes, tmp)
-        table = method_table(builder)
+        table = method_table(builder, args.batch_size)
         names = args.methods or list(table)
         unknown = sorted(set(names) - set(table))
         if unknown:
