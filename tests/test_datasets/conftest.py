@@ -51,3 +51,48 @@ def toy_dataset() -> Callable:
 def make_labels() -> Callable:
     """The :func:`toy_labels` function, as a fixture."""
     return toy_labels
+
+
+def write_fake_cifar100(root: str, train_per_class: int = 500,
+                        test_per_class: int = 100) -> str:
+    """Write a synthetic ``cifar-100-python`` folder (official pickle layout,
+    md5s not official) under ``root`` and return ``root``.
+
+    Image ``i`` of a split has label ``i % 100`` and stores ``i`` in its
+    first two bytes (``data[i, 0] = i // 256``, ``data[i, 1] = i % 256``),
+    so tests can tell which images a subset kept.
+    """
+    import os
+    import os.path as osp
+    import pickle
+
+    folder = osp.join(root, 'cifar-100-python')
+    os.makedirs(folder, exist_ok=True)
+    for name, per_class in (('train', train_per_class),
+                            ('test', test_per_class)):
+        n = 100 * per_class
+        data = np.zeros((n, 3072), dtype=np.uint8)
+        idx = np.arange(n)
+        data[:, 0] = idx // 256
+        data[:, 1] = idx % 256
+        entry = {
+            'filenames': [f'{name}_{i}.png' for i in range(n)],
+            'batch_label': f'fake {name}',
+            'fine_labels': (idx % 100).tolist(),
+            'coarse_labels': (idx % 20).tolist(),
+            'data': data,
+        }
+        with open(osp.join(folder, name), 'wb') as f:
+            pickle.dump(entry, f)
+    with open(osp.join(folder, 'meta'), 'wb') as f:
+        pickle.dump({'fine_label_names': [f'fake{i}' for i in range(100)],
+                     'coarse_label_names': [f'super{i}'
+                                            for i in range(20)]}, f)
+    return root
+
+
+@pytest.fixture(scope='session')
+def cifar100_fake_root(tmp_path_factory) -> str:
+    """A synthetic ``cifar-100-python`` folder (see
+    :func:`write_fake_cifar100`); there is no real CIFAR-100 here."""
+    return write_fake_cifar100(str(tmp_path_factory.mktemp('cifar100')))
