@@ -76,7 +76,7 @@ def batch(n=6, seed=0):
     return dict(inputs=inputs, data_samples=samples)
 
 
-@pytest.mark.parametrize('k', [1, 2, 4])
+@pytest.mark.parametrize('k', [1, 4])  # K = 2: the tests below
 def test_build_and_losses(ckpts, k):
     model = MODELS.build(student_cfg(teachers_spec(ckpts, k)))
     assert len(model.teachers) == k
@@ -124,7 +124,7 @@ def test_teachers_frozen_and_byte_identical_after_steps(ckpts):
     optim = build_optim_wrapper(model, dict(optimizer=dict(
         type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4)))
     model.train()
-    for step in range(3):
+    for step in range(2):
         model.train_step(batch(seed=step), optim)
         assert all(not t.training for t in model.teachers)
         assert all(not m.training for t in model.teachers
