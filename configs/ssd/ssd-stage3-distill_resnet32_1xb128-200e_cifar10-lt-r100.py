@@ -2,7 +2,10 @@
 _base_ = ['./ssd-stage3-distill_resnet32_1xb128-200e_cifar100-lt-r100.py']
 
 # CIFAR-10 statistics, as configs/_base_/datasets/cifar10_lt.py
-data_preprocessor = dict(num_classes=10, mean=[125.307, 122.961, 113.8575], std=[51.5865, 50.847, 51.255])
+data_preprocessor = dict(
+    num_classes=10,
+    mean=[125.307, 122.961, 113.8575],
+    std=[51.5865, 50.847, 51.255])
 model = dict(
     head=dict(num_classes=10),
     # the previous stage (--cfg-options model.teacher.checkpoint=PATH)

@@ -188,7 +188,8 @@ class SSDDistiller(ImageClassifier):
         self.register_load_state_dict_pre_hook(self._fill_teacher_keys)
 
     # ------------------------------------------------------------ building
-    def _build_teacher(self, spec: dict, check_preprocessor: bool) -> nn.Module:
+    def _build_teacher(self, spec: dict,
+                       check_preprocessor: bool) -> nn.Module:
         if not isinstance(spec, (dict, ConfigDict)):
             raise TypeError('teacher must be a dict with `config` and '
                             f'`checkpoint`, but got {spec!r}')

@@ -105,7 +105,7 @@ class SSDLWSClassifier(ImageClassifier):
         head (dict): An ``LWSHead`` config.
         neck (dict, optional): Neck config. Defaults to None.
         init_checkpoint (str, optional): Previous stage's checkpoint.
-            Defaults to None (nothing loaded; a warning at init).
+            Defaults to None (nothing loaded).
         frozen_bn_mode (str): ``'train'`` or ``'eval'``. Defaults to
             'train'.
         load_prefixes (Sequence[str]): Keys taken from
@@ -162,9 +162,11 @@ class SSDLWSClassifier(ImageClassifier):
         """Initialise, then load the previous stage (``init_checkpoint``)."""
         super().init_weights()
         if self.init_checkpoint is None:
-            MMLogger.get_current_instance().warning(
+            MMLogger.get_current_instance().info(
                 'SSDLWSClassifier: no init_checkpoint; the frozen encoder '
-                'and classifier keep their random initialisation')
+                'and classifier keep their initialisation unless a '
+                'checkpoint is loaded afterwards (load_from, resume, or a '
+                'distillation teacher\'s checkpoint)')
             return
         loaded = load_stage_weights(self, self.init_checkpoint,
                                     self.load_prefixes)

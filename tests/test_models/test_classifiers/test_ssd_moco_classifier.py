@@ -170,5 +170,6 @@ def test_keys_and_labels_from_all_ranks_are_queued(monkeypatch):
     assert int(model.queue.ptr) == 8
     # 8 keys per step must divide the queue: 12 is refused
     model = build(queue_size=12).train()
-    with pytest.raises(ValueError, match=r'queue_size=12.*global batch size 8'):
+    with pytest.raises(ValueError,
+                       match=r'queue_size=12.*global batch size 8'):
         model(views(), samples([0, 1, 2, 3]), mode='loss')
