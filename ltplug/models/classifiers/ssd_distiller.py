@@ -97,6 +97,9 @@ class SSDDistiller(ImageClassifier):
     - ``'eval'``: the teacher always runs in eval mode (its stored running
       statistics).
 
+    A stage-II teacher config's own ``frozen_bn_mode`` is overridden by
+    ``teacher_bn_mode``, so this is the only switch.
+
     Checkpoints: by default the teacher is left out of ``state_dict()``
     (a stage-III checkpoint holds the student only, keys of a plain
     ``ImageClassifier`` plus ``soft_head.*``), and a loaded state dict
@@ -207,8 +210,12 @@ class SSDDistiller(ImageClassifier):
         config = spec['config']
         name = 'SSD teacher' + (f' ("{osp.basename(config)}")'
                                 if isinstance(config, str) else '')
+        model_cfg = _teacher_model_cfg(config)
+        if 'frozen_bn_mode' in model_cfg:
+            # one switch: the teacher's own (stage-II) BN mode follows
+            model_cfg['frozen_bn_mode'] = self.teacher_bn_mode
         teacher = build_frozen_model(
-            _teacher_model_cfg(config),
+            model_cfg,
             checkpoint,
             name=name,
             num_classes=self.num_classes)

@@ -202,3 +202,16 @@ def test_build_time_errors_name_file_and_mismatch(tmp_path):
         build(tmp_path, teacher=dict(config=STAGE2, checkpoint=None))
     with pytest.raises(ValueError, match="'warm'"):
         build(tmp_path, teacher_bn_mode='warm')
+
+
+@pytest.mark.parametrize('bn_mode', ['train', 'eval'])
+def test_teacher_bn_mode_overrides_the_stage2_setting(tmp_path, bn_mode):
+    _, path = teacher_checkpoint(tmp_path)
+    other = 'eval' if bn_mode == 'train' else 'train'
+    cfg = copy.deepcopy(STAGE2)
+    cfg['frozen_bn_mode'] = other
+    model = build(tmp_path, path, teacher=dict(config=cfg, checkpoint=path),
+                  teacher_bn_mode=bn_mode).train()
+    assert model.teacher.frozen_bn_mode == bn_mode
+    assert model.teacher.backbone.training == (bn_mode == 'train')
+    assert model.backbone.training
