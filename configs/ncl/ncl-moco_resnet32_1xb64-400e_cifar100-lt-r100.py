@@ -18,15 +18,14 @@ model = dict(
         to_rgb=False))
 
 # view 1: the classification view; view 2 (EMA keys): MoCo-v2 style.
-# The code jitters hue by 0.1; mmcv 2.2's adjust_hue raises OverflowError
-# under numpy 2 for negative hue factors (np.uint8(-14)), so hue is 0 here
-# until that is patched (set hue=0.1 on numpy < 2).
+# The code jitters hue by 0.1 (under numpy 2 this needs ltplug's
+# adjust_hue fix, installed by `import ltplug`).
 moco_view = [
     dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(0.2, 1.),
          backend='pillow'),
     dict(type='RandomApply',
          transforms=[dict(type='ColorJitter', brightness=0.4, contrast=0.4,
-                          saturation=0.4, hue=0.)],
+                          saturation=0.4, hue=0.1)],
          prob=0.8),
     dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
          channel_weights=(0.2989, 0.587, 0.114)),

@@ -3,13 +3,14 @@ from .checkpoint import (UnsafeCheckpointError, allowed_checkpoint_global,
                          load_checkpoint_safely, load_from_local_safely,
                          register_safe_local_loader)
 from .dist_compat import patch_mmengine_cpu_distributed
+from .image_compat import patch_mmcv_adjust_hue
 from .package_compat import patch_mmengine_package_utils
 
 __all__ = [
     'UnsafeCheckpointError', 'allowed_checkpoint_global',
     'load_checkpoint_safely', 'load_from_local_safely',
     'register_safe_local_loader', 'patch_mmengine_cpu_distributed',
-    'patch_mmengine_package_utils', 'setup_compat'
+    'patch_mmengine_package_utils', 'patch_mmcv_adjust_hue', 'setup_compat'
 ]
 
 
@@ -17,8 +18,10 @@ def setup_compat() -> None:
     """Install every stack fix ``ltplug`` needs (idempotent).
 
     Called by ``import ltplug``: safe local checkpoint loading, the
-    ``pkg_resources``-free package lookup and CPU (gloo) distributed training.
+    ``pkg_resources``-free package lookup, CPU (gloo) distributed training
+    and hue jitter under numpy 2.
     """
     register_safe_local_loader()
     patch_mmengine_package_utils()
     patch_mmengine_cpu_distributed()
+    patch_mmcv_adjust_hue()
