@@ -53,16 +53,14 @@ query_view = [
 ]
 # key view: MoCo v2 (RRC scale (0.2, 1), ColorJitter (0.4, 0.4, 0.4, 0.1)
 # p 0.8, grayscale p 0.2, Gaussian blur sigma [0.1, 2] p 0.5, flip).
-# KNOWN DEVIATION: the code jitters hue by 0.1, but mmcv 2.2's adjust_hue
-# raises OverflowError under numpy 2 for negative hue factors
-# (np.uint8(-7)), so hue is 0 until mmcv is patched (hue=0.1 works on
-# numpy < 2).
+# Hue 0.1 as the code (under numpy 2 this needs ltplug's adjust_hue fix,
+# installed by `import ltplug`).
 key_view = [
     dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(0.2, 1.),
          backend='pillow'),
     dict(type='RandomApply',
          transforms=[dict(type='ColorJitter', brightness=0.4, contrast=0.4,
-                          saturation=0.4, hue=0.)],
+                          saturation=0.4, hue=0.1)],
          prob=0.8),
     dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
          channel_weights=(0.2989, 0.587, 0.114)),

@@ -49,16 +49,15 @@ query_view = [
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
 ]
 # key view (MoCo v2): RRC 224 (0.2, 1), ColorJitter (0.4, 0.4, 0.4, 0.1)
-# p 0.8, grayscale p 0.2, Gaussian blur sigma [0.1, 2] p 0.5, flip.
-# KNOWN DEVIATION: hue 0 instead of 0.1 (mmcv 2.2's adjust_hue raises
-# OverflowError under numpy 2 for negative hue factors; 0.1 works on
-# numpy < 2).
+# p 0.8, grayscale p 0.2, Gaussian blur sigma [0.1, 2] p 0.5, flip
+# (hue 0.1 under numpy 2 needs ltplug's adjust_hue fix, installed by
+# `import ltplug`).
 key_view = [
     dict(type='RandomResizedCrop', scale=224, crop_ratio_range=(0.2, 1.),
          backend='pillow'),
     dict(type='RandomApply',
          transforms=[dict(type='ColorJitter', brightness=0.4, contrast=0.4,
-                          saturation=0.4, hue=0.)],
+                          saturation=0.4, hue=0.1)],
          prob=0.8),
     dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
          channel_weights=(0.114, 0.587, 0.2989)),  # BGR images

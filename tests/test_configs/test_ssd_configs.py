@@ -120,6 +120,9 @@ def test_config(path):
         mv = [t for t in cfg.train_dataloader.dataset.pipeline
               if t.type == 'MultiView'][0]
         assert mv.num_views == [1, 1] and len(mv.transforms) == 2
+        jitter = [t for t in mv.transforms[1] if t.type == 'RandomApply'][0]
+        assert jitter.prob == 0.8
+        assert jitter.transforms[0].hue == 0.1  # the code's MoCo v2 view
         assert cfg.train_dataloader.collate_fn.type == 'default_collate'
         assert cfg.val_dataloader.collate_fn.type == 'default_collate'
     if stage in (2, 4):
@@ -160,3 +163,20 @@ def test_stage1_queue_error_at_build():
     cfg.model.batch_size = 100
     with pytest.raises(ValueError, match=r'queue_size=10752.*100'):
         MODELS.build(cfg.model)
+
+
+def test_cifar_two_view_pipeline_runs():
+    """Both views of the stage-I pipeline (hue jitter included) on an
+    image; PackInputs gives a list of two 3 x 32 x 32 tensors."""
+    import numpy as np
+    from mmengine.dataset import Compose
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import TRANSFORMS
+    cfg = load(find(1, 'resnet32', 'cifar100-lt-r100'))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        pipe = Compose([TRANSFORMS.build(t) for t in cfg.train_pipeline])
+    img = np.random.default_rng(0).integers(0, 256, (32, 32, 3),
+                                            dtype=np.uint8)
+    for _ in range(20):
+        out = pipe(dict(img=img, gt_label=3))
+    assert [tuple(v.shape) for v in out['inputs']] == [(3, 32, 32)] * 2
