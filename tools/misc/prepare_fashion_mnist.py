@@ -8,7 +8,7 @@ MMPretrain's ``FashionMNIST(data_root=..., download=False)`` reads the four
 package installs::
 
     apt-get update && apt-get install -y dataset-fashion-mnist
-    python tools/misc/prepare_fashion_mnist.py            # -> data/fashion_mnist
+    python tools/misc/prepare_fashion_mnist.py  # -> data/fashion_mnist
 
 Every file is checked after decompression: its IDX header (magic number and
 shape), its exact size, and for the label files that every class 0-9 has
