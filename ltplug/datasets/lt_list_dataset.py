@@ -29,7 +29,8 @@ class LTListDataset(BaseDataset):
     ``metainfo['class_counts']`` holds the per-class **training** counts
     (see :mod:`ltplug.datasets.utils`), taken from, in this order:
     ``class_counts``; the list ``class_counts_file`` (the train list, for a
-    val / test split); otherwise this list itself (a train split). The
+    val / test split); otherwise this list itself (a train split; with
+    ``lazy_init=True`` these counts appear once the list is loaded). The
     counts are checked: a class with no training image raises
     ``ValueError`` unless ``allow_empty_classes=True``.
 

@@ -179,6 +179,9 @@ def test_fuzz_long_tail_subset(toy_dataset, counts, ratio, n_max,
                     a < t for a, t in zip(counts, target))))
         return
     target = np.array(profile(n_max or max(counts), len(counts), ratio))
+    # accepted only when none of the documented failures applies
+    assert ratio >= 1 and 0 not in counts and target.min() >= 1
+    assert not subsample or all(a >= t for a, t in zip(counts, target))
     if max_per_class is not None:
         target = np.minimum(target, max_per_class)
     assert get_class_counts(ds).tolist() == target.tolist()
