@@ -9,17 +9,20 @@ changes on a shared machine hit every method alike, and ratios are taken
 from that one run.
 
 Each method also gets a *floor*: what it must cost at least, built from
-two figures measured in the same run: ``t_step`` (the CE training step) and
-``t_fwd`` (one no-gradient forward of the same network in eval mode):
+figures measured in the same run: ``t_step`` (the CE training step),
+``t_fwd`` (one no-gradient forward of the same network in eval mode, as
+CBD's teachers run) and ``t_fwd_bn`` (the same in train mode, i.e. with
+batch statistics, as MoCo key encoders and SSD's official teacher run):
 
 ========================  ==============================================
 method                    floor
 ========================  ==============================================
 CBD, K teachers           ``t_step + K * t_fwd``
-SSD stage 1 (MoCo)        ``t_step + t_fwd`` (the key view's encoder)
-SSD stage 3 (distill)     ``t_step + t_fwd`` (the teacher)
+SSD stage 1 (MoCo)        ``t_step + t_fwd_bn`` (the key view's encoder)
+SSD stage 3 (distill)     ``t_step + t_fwd_bn`` (the teacher, BN in train
+                          mode as in the official code)
 NCL, E experts            ``E * t_step``
-NCL, E experts + MoCo     ``E * (t_step + t_fwd)``
+NCL, E experts + MoCo     ``E * (t_step + t_fwd_bn)``
 ========================  ==============================================
 
 A method whose time is more than ``--tolerance`` (10%) above its floor is
@@ -172,17 +175,19 @@ class Builder:
 
 
 def method_table(builder: Builder, batch_size: int) -> Dict[str, tuple]:
-    """``name -> (build function, floor function of (t_step, t_fwd),
+    """``name -> (build function, floor function of (t_step, t_fwd,
+    t_fwd_bn),
     batch function of (batch_size, num_classes) or None)``."""
     return {
         'ssd_stage1': (lambda: builder.ssd_stage1(batch_size),
-                       lambda s, f: s + f, make_two_view_batch),
-        'ssd_stage3': (builder.ssd_stage3, lambda s, f: s + f, None),
-        'cbd_k1': (lambda: builder.cbd(1), lambda s, f: s + f, None),
-        'cbd_k4': (lambda: builder.cbd(4), lambda s, f: s + 4 * f, None),
-        'ncl_e3': (lambda: builder.ncl(3), lambda s, f: 3 * s, None),
+                       lambda s, f, fb: s + fb, make_two_view_batch),
+        'ssd_stage3': (builder.ssd_stage3, lambda s, f, fb: s + fb, None),
+        'cbd_k1': (lambda: builder.cbd(1), lambda s, f, fb: s + f, None),
+        'cbd_k4': (lambda: builder.cbd(4), lambda s, f, fb: s + 4 * f,
+                   None),
+        'ncl_e3': (lambda: builder.ncl(3), lambda s, f, fb: 3 * s, None),
         'ncl_e3_moco': (lambda: builder.ncl(3, moco=True),
-                        lambda s, f: 3 * (s + f), make_two_view_batch),
+                        lambda s, f, fb: 3 * (s + fb), make_two_view_batch),
     }
 
 
@@ -216,8 +221,9 @@ def time_methods(models: Dict[str, torch.nn.Module],
                  batches: Dict[str, dict], steps: int, warmup: int,
                  device: str, forward_model: torch.nn.Module,
                  forward_batch: dict) -> Dict[str, float]:
-    """Median seconds per step of every model, plus ``'forward'`` (the
-    no-gradient eval forward of ``forward_model``), interleaved."""
+    """Median seconds per step of every model, plus ``'forward'`` and
+    ``'forward_bn'`` (no-gradient forwards of ``forward_model`` in eval and
+    in train mode), interleaved."""
     optims = {
         k: OptimWrapper(torch.optim.SGD(
             [p for p in m.parameters() if p.requires_grad], lr=0.01,
@@ -226,6 +232,7 @@ def time_methods(models: Dict[str, torch.nn.Module],
     }
     times: Dict[str, List[float]] = {k: [] for k in models}
     times['forward'] = []
+    times['forward_bn'] = []
     fwd_data = forward_model.data_preprocessor(forward_batch, False)
     for step in range(steps + warmup):
         for name, model in models.items():
@@ -244,6 +251,14 @@ def time_methods(models: Dict[str, torch.nn.Module],
         _sync(device)
         if step >= warmup:
             times['forward'].append(time.perf_counter() - t0)
+        forward_model.train()
+        _sync(device)
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            forward_model(fwd_data['inputs'], mode='tensor')
+        _sync(device)
+        if step >= warmup:
+            times['forward_bn'].append(time.perf_counter() - t0)
     return {k: statistics.median(v) for k, v in times.items()}
 
 
@@ -294,8 +309,8 @@ def main(argv=None) -> int:
               file=sys.stderr, flush=True)
         med = time_methods(models, batches, args.steps, args.warmup, device,
                            forward_model, batches['ce'])
-    t_step, t_fwd = med['ce'], med['forward']
-    floors = {n: table[n][1](t_step, t_fwd) for n in names}
+    t_step, t_fwd, t_bn = med['ce'], med['forward'], med['forward_bn']
+    floors = {n: table[n][1](t_step, t_fwd, t_bn) for n in names}
     result = dict(
         device=device if device == 'cpu' else torch.cuda.get_device_name(),
         threads=torch.get_num_threads(),

@@ -18,6 +18,7 @@ def test_step_time_tiny(tmp_path):
         assert abs(ratio - med[name] / med['ce']) < 0.01
     # floors follow the documented formulas from the same run's figures
     step, fwd = med['ce'], med['forward']
+    assert 'forward_bn' in med
     assert abs(result['floor_ratio_to_ce']['cbd_k1'] -
                (step + fwd) / step) < 0.01
     assert result['floor_ratio_to_ce']['ncl_e3'] == 3.0

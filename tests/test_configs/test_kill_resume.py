@@ -63,10 +63,10 @@ def _val_rows(work: str) -> list:
     return [r for r in rows if 'shot/top1' in r]
 
 
-def _run_kill_resume(tmp_path, base_cfg: str, opts: dict):
+def _run_kill_resume(tmp_path, base_cfg: str, opts: dict, extra: str = ''):
     cfg = tmp_path / 'cfg.py'
     cfg.write_text(f'_base_ = [{osp.join(ROOT, base_cfg)!r}]\n' +
-                   RECORD_HOOKS)
+                   RECORD_HOOKS + extra)
     ref = str(tmp_path / 'uninterrupted')
     run_tool(['tools/train.py', str(cfg), '--work-dir', ref] +
              cfg_options(opts), timeout=400)
@@ -111,3 +111,29 @@ def test_ncl_moco_kill_and_resume(cifar10_root, tmp_path):
     assert any(k.startswith('queues.') for k in state)
     assert any('key' in k or 'ema' in k for k in state if
                not k.startswith('queues.'))
+
+
+CBD_TEACHER = 'configs/cbd/cbd-teacher_resnet32_1xb128-200e_cifar10-lt-r100.py'
+
+
+def test_cbd_kill_and_resume_with_teacher(cifar10_root, tmp_path):
+    """A distillation stage: the teacher is rebuilt from its own files on
+    resume (it is not in the student checkpoint) and the run still matches
+    the uninterrupted one exactly."""
+    from mmengine.config import Config
+    from mmpretrain.registry import MODELS
+    torch.manual_seed(3)
+    teacher = MODELS.build(Config.fromfile(osp.join(ROOT, CBD_TEACHER)).model)
+    teacher.init_weights()
+    ckpt = str(tmp_path / 'teacher.pth')
+    torch.save({'state_dict': teacher.state_dict(), 'meta': {}}, ckpt)
+    extra = (f"model = dict(teachers=[dict(name='t0', checkpoint={ckpt!r}, "
+             f"config={osp.join(ROOT, CBD_TEACHER)!r})])\n")
+    opts = _cifar_options(cifar10_root)
+    opts['model.backbone.depth'] = 20
+    state = _run_kill_resume(
+        tmp_path, 'configs/cbd/cbd_resnet32_1xb128-200e_cifar10-lt-r100.py',
+        opts, extra)
+    # what was compared is the student: the checkpoints (and so the resumed
+    # run) rebuilt the teacher from its own files
+    assert state and not any(k.startswith('teachers.') for k in state)
