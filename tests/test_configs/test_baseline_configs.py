@@ -49,8 +49,8 @@ def ratio_of(rel: str):
 
 def test_expected_configs_exist():
     names = {osp.basename(c) for c in CONFIGS}
-    for data in ('cifar10-lt-r100', 'cifar100-lt-r100', 'cifar100-lt-r50',
-                 'cifar100-lt-r10'):
+    for data in ('cifar10-lt-r100', 'cifar10-lt-r50', 'cifar10-lt-r10',
+                 'cifar100-lt-r100', 'cifar100-lt-r50', 'cifar100-lt-r10'):
         assert f'ce_resnet32_1xb128-200e_{data}.py' in names
         assert f'balanced-softmax_resnet32_1xb128-200e_{data}.py' in names
         assert f'crt_resnet32_1xb128-10e_{data}.py' in names
@@ -62,6 +62,16 @@ def test_expected_configs_exist():
                  'tau-norm_resnext50-32x4d_imagenet-lt.py',
                  'ce_resnet20_1xb128-10e_fashion-mnist-lt.py'):
         assert name in names
+    for model, gb, stage1, crt, data in (
+            ('resnet50', '4xb128', 90, 10, 'imagenet-lt'),
+            ('resnet152-in1k-pre', '4xb64', 30, 10, 'places-lt'),
+            ('resnet50', '4xb128', 90, 30, 'inat2018')):
+        for name in (f'ce_{model}_{gb}-{stage1}e_{data}.py',
+                     f'balanced-softmax_{model}_{gb}-{stage1}e_{data}.py',
+                     f'crt_{model}_{gb}-{crt}e_{data}.py',
+                     f'lws_{model}_{gb}-5e_{data}.py',
+                     f'tau-norm_{model}_{data}.py'):
+            assert name in names, name
 
 
 @pytest.mark.parametrize('rel', CONFIGS)
@@ -90,12 +100,30 @@ def test_name_matches_content(rel):
 
 
 def _ce_config_of(rel: str) -> str:
-    """The CE config a decoupling config starts from."""
-    base = osp.basename(rel)
-    data = NAME_RE.match(base).group('data')
-    if 'resnext50' in base:
-        return 'ce/ce_resnext50-32x4d_4xb128-90e_imagenet-lt.py'
-    return f'ce/ce_resnet32_1xb128-200e_{data}.py'
+    """The CE config a decoupling config starts from: the one CE config with
+    the same model and data."""
+    m = NAME_RE.match(osp.basename(rel))
+    found = [
+        c for c in CONFIGS if c.startswith('ce/ce_')
+        and NAME_RE.match(osp.basename(c)).group('model') == m.group('model')
+        and NAME_RE.match(osp.basename(c)).group('data') == m.group('data')
+    ]
+    assert len(found) == 1, (rel, found)
+    return found[0]
+
+
+# stage-two recipe per data set (classifier-balancing cls_crt.yaml /
+# cls_lws.yaml): classifier lr, weight decay, cRT epochs, LWS epochs
+STAGE_TWO = {
+    'imagenet-lt': (0.2, 5e-4, 10, 5),
+    'places-lt': (0.1, 5e-4, 10, 5),
+    'inat2018': (0.2, 1e-4, 30, 5),
+}
+
+
+def _stage_two(rel: str):
+    data = NAME_RE.match(osp.basename(rel)).group('data')
+    return STAGE_TWO.get(data, (0.1, 5e-4, 10, 10))  # CIFAR-LT
 
 
 @pytest.mark.parametrize('rel', [c for c in CONFIGS if 'decoupling' in c])
@@ -108,7 +136,8 @@ def test_decoupling_checkpoint_is_the_ce_output(rel):
     expected = (f'work_dirs/{osp.splitext(osp.basename(ce_rel))[0]}/'
                 f'epoch_{ce_cfg.train_cfg.max_epochs}.pth')
     method = osp.basename(rel).split('_')[0]
-    num_stages = 4 if 'resnext' in rel else 3
+    num_stages = 3 if 'resnet32' in rel else 4
+    lr, wd, crt_epochs, lws_epochs = _stage_two(rel)
     if method == 'tau-norm':
         assert cfg.load_from == expected
         assert cfg.model.head.type == 'TauNormClsHead'
@@ -125,16 +154,21 @@ def test_decoupling_checkpoint_is_the_ce_output(rel):
     if method == 'crt':
         assert cfg.model.head.type == 'LinearClsHead'
         assert 'Pretrained' not in str(cfg.model.head.get('init_cfg'))
-        assert cfg.train_cfg.max_epochs == 10
+        assert cfg.train_cfg.max_epochs == crt_epochs
     else:
         assert method == 'lws'
         assert cfg.model.head.type == 'LWSHead'
         assert cfg.model.head.init_cfg == dict(
             type='Pretrained', checkpoint=expected, prefix='head.')
-        assert cfg.train_cfg.max_epochs == (5 if 'imagenet' in rel else 10)
+        assert cfg.train_cfg.max_epochs == lws_epochs
     opt = cfg.optim_wrapper.optimizer
-    assert opt.lr == (0.2 if 'imagenet' in rel else 0.1)
-    assert opt.weight_decay == 5e-4 and opt.momentum == 0.9
+    assert opt.lr == lr
+    assert opt.weight_decay == wd and opt.momentum == 0.9
+    # cosine to 0 over the stage-two epochs, stepped per epoch
+    got = _lr_per_epoch(cfg, cfg.train_cfg.max_epochs)
+    n = cfg.train_cfg.max_epochs
+    want = lr * (1 + np.cos(np.pi * np.arange(n) / n)) / 2
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize('rel', [
@@ -202,6 +236,41 @@ def test_imagenet_lt_schedule_is_cosine_to_zero():
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
 
 
+def test_places_and_inat_stage_one_recipes():
+    """Places-LT fine-tunes MMPretrain's ImageNet ResNet-152 for 30 epochs
+    (backbone lr 0.01, classifier 0.1); iNaturalist trains ResNet-50 from
+    scratch for 90 epochs with wd 1e-4 and its own RGB statistics."""
+    places = load('ce/ce_resnet152-in1k-pre_4xb64-30e_places-lt.py')
+    assert places.model.backbone.init_cfg == dict(
+        type='Pretrained',
+        checkpoint='https://download.openmmlab.com/mmclassification/v0/'
+        'resnet/resnet152_8xb32_in1k_20210901-4d7582fa.pth',
+        prefix='backbone.')
+    assert places.optim_wrapper.optimizer.lr == 0.1
+    assert places.optim_wrapper.paramwise_cfg.custom_keys == {
+        'backbone': dict(lr_mult=0.1)}
+    got = _lr_per_epoch(places, 30)
+    want = 0.1 * (1 + np.cos(np.pi * np.arange(30) / 30)) / 2
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    assert places.train_dataloader.dataset.type == 'PlacesLT'
+    inat = load('ce/ce_resnet50_4xb128-90e_inat2018.py')
+    assert inat.model.backbone.get('init_cfg') is None
+    opt = inat.optim_wrapper.optimizer
+    assert (opt.lr, opt.weight_decay) == (0.2, 1e-4)
+    np.testing.assert_allclose(inat.data_preprocessor.mean,
+                               np.array([0.466, 0.471, 0.380]) * 255)
+    np.testing.assert_allclose(inat.data_preprocessor.std,
+                               np.array([0.195, 0.194, 0.192]) * 255)
+    assert inat.train_dataloader.dataset.type == 'INaturalist2018'
+    assert inat.test_dataloader.dataset.split == 'val'
+    r50 = load('ce/ce_resnet50_4xb128-90e_imagenet-lt.py')
+    rx50 = load('ce/ce_resnext50-32x4d_4xb128-90e_imagenet-lt.py')
+    for key in ('optim_wrapper', 'param_scheduler', 'train_dataloader',
+                'test_dataloader', 'train_cfg'):
+        assert r50[key] == rx50[key], key
+    assert r50.model.head == rx50.model.head
+
+
 @pytest.mark.parametrize('rel', CONFIGS)
 def test_model_builds(rel):
     cfg = load(rel)
@@ -217,6 +286,10 @@ def test_model_builds(rel):
         assert 0.45e6 < n < 0.48e6, n
     if 'resnext50' in rel:
         assert model.backbone.groups == 32
+    for depth in (50, 152):
+        if f'_resnet{depth}' in rel:
+            assert type(model.backbone).__name__ == 'ResNet'
+            assert model.backbone.depth == depth
     frozen = cfg.model.backbone.get('frozen_stages', -1)
     if frozen > 0:
         model.train()
@@ -261,7 +334,9 @@ def test_cifar10_datasets_build_on_real_data(cifar10_root):
         ocfg = _tiny_cifar10(load(other), cifar10_root, 3, 3)
         for key in ('train_dataloader', 'val_dataloader',
                     'test_dataloader'):
-            assert ocfg[key].dataset == cfg[key].dataset, (other, key)
+            want = copy.deepcopy(cfg[key].dataset)
+            want.imbalance_ratio = ratio_of(other)
+            assert ocfg[key].dataset == want, (other, key)
 
 
 def test_balanced_softmax_counts_come_from_the_dataset(cifar10_root):

@@ -1,0 +1,7 @@
+# Balanced Softmax on CIFAR-10-LT r10: the CE r10 config with only the loss
+# changed (counts from the train dataset through ClassCountsHook).
+_base_ = ['../ce/ce_resnet32_1xb128-200e_cifar10-lt-r10.py']
+
+model = dict(
+    head=dict(
+        loss=dict(_delete_=True, type='BalancedSoftmaxLoss', tau=1.0)))

@@ -1,0 +1,9 @@
+# cRT on CIFAR-10-LT r50: as the r100 config, from the r50 CE checkpoint.
+_base_ = ['./crt_resnet32_1xb128-10e_cifar10-lt-r100.py']
+
+ce_checkpoint = {{_base_.ce_ckpt_cifar10_lt_r50}}
+
+model = dict(backbone=dict(init_cfg=dict(checkpoint=ce_checkpoint)))
+train_dataloader = dict(dataset=dict(imbalance_ratio=50.))
+val_dataloader = dict(dataset=dict(imbalance_ratio=50.))
+test_dataloader = val_dataloader

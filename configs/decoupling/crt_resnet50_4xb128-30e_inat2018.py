@@ -1,0 +1,25 @@
+# cRT on iNaturalist 2018 (ResNet-50): the CE backbone (checkpoint named in
+# ./_base_/ce_checkpoints.py) is frozen (eval mode, BN statistics fixed; see
+# the CIFAR cRT config for the official-code variant) and a freshly
+# initialised linear classifier is trained for 30 epochs; recipe of classifier-balancing config/iNaturalist18/cls_{crt,lws}.yaml:
+# 512 images per step, SGD lr 0.2, momentum 0.9, wd 1e-4, cosine to 0,
+# class-aware sampler (4 per pick).
+_base_ = [
+    '../ce/ce_resnet50_4xb128-90e_inat2018.py',
+    './_base_/ce_checkpoints.py',
+]
+
+ce_checkpoint = {{_base_.ce_ckpt_inat2018_r50}}
+
+model = dict(
+    backbone=dict(
+        frozen_stages=4,
+        init_cfg=dict(
+            type='Pretrained', checkpoint=ce_checkpoint,
+            prefix='backbone.')))
+train_dataloader = dict(
+    sampler=dict(_delete_=True, type='ClassAwareSampler', num_samples_cls=4))
+param_scheduler = dict(
+    _delete_=True, type='CosineAnnealingLR', by_epoch=True, begin=0, end=30,
+    T_max=30, eta_min=0.)
+train_cfg = dict(by_epoch=True, max_epochs=30, val_interval=1)
