@@ -4,50 +4,24 @@ Visual Recognition", BMVC 2021, https://arxiv.org/abs/2104.05279): a student
 trained from scratch with class-balanced sampling, cross-entropy and a cosine
 feature-distillation term towards K frozen instance-sampled teachers."""
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.config import Config, ConfigDict
+from mmengine.config import ConfigDict
 from mmengine.logging import MMLogger
 from mmpretrain.models.classifiers import ImageClassifier
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ltplug.models.utils.teacher import build_frozen_model
+from ltplug.models.utils.teacher import (build_frozen_model,
+                                         drop_prefixed_keys, norm_signature,
+                                         teacher_model_cfg)
 
 __all__ = ['CBDDistiller']
 
 TEACHERS_PREFIX = 'teachers.'
-
-
-def _teacher_model_cfg(config: Union[str, dict], name: str) -> dict:
-    """The ``model`` of a teacher config, with the config's top-level
-    ``data_preprocessor`` merged in as the Runner does."""
-    if not isinstance(config, str):
-        return config
-    if not osp.isfile(config):
-        raise FileNotFoundError(
-            f'{name}: config file "{config}" does not exist')
-    cfg = Config.fromfile(config)
-    if 'model' not in cfg:
-        raise KeyError(f'{name}: config "{config}" has no `model`')
-    model = cfg.model.copy()
-    if cfg.get('data_preprocessor') is not None:
-        model.setdefault('data_preprocessor', cfg.data_preprocessor)
-    return model
-
-
-def _norm_signature(preprocessor: nn.Module) -> tuple:
-    """What a data preprocessor does to pixel values (for comparison)."""
-    enabled = bool(getattr(preprocessor, '_enable_normalize', False))
-    mean = std = None
-    if enabled:
-        mean = [round(float(v), 6) for v in preprocessor.mean.flatten()]
-        std = [round(float(v), 6) for v in preprocessor.std.flatten()]
-    to_rgb = bool(getattr(preprocessor, '_channel_conversion', False))
-    return enabled, mean, std, to_rgb
 
 
 @MODELS.register_module()
@@ -216,12 +190,12 @@ class CBDDistiller(ImageClassifier):
             raise ValueError(
                 f'{name}: no `checkpoint` given (got {checkpoint!r}); '
                 'CBD teachers must be trained (stage 1) first')
-        model_cfg = _teacher_model_cfg(spec['config'], name)
+        model_cfg = teacher_model_cfg(spec['config'], name)
         teacher = build_frozen_model(
             model_cfg, checkpoint, name=name, num_classes=num_classes)
         if check_preprocessor and hasattr(teacher, 'data_preprocessor'):
-            mine = _norm_signature(self.data_preprocessor)
-            theirs = _norm_signature(teacher.data_preprocessor)
+            mine = norm_signature(self.data_preprocessor)
+            theirs = norm_signature(teacher.data_preprocessor)
             if mine != theirs:
                 raise ValueError(
                     f'{name}: its data preprocessor (normalise, mean, std, '
@@ -276,14 +250,7 @@ class CBDDistiller(ImageClassifier):
                            prefix: str, local_metadata: dict) -> dict:
         if self.save_teachers:
             return state_dict
-        drop = prefix + TEACHERS_PREFIX
-        for key in [k for k in state_dict if k.startswith(drop)]:
-            del state_dict[key]
-        if hasattr(state_dict, '_metadata'):
-            for key in [k for k in state_dict._metadata
-                        if (k + '.').startswith(drop)]:
-                del state_dict._metadata[key]
-        return state_dict
+        return drop_prefixed_keys(state_dict, prefix + TEACHERS_PREFIX)
 
     def _fill_teacher_keys(self, module: nn.Module, state_dict: dict,
                            prefix: str, *args) -> None:

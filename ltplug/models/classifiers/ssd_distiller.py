@@ -5,18 +5,20 @@ trained from scratch on the labels and on the online logits of the frozen
 stage-II (LWS-calibrated) teacher."""
 import copy
 import os.path as osp
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.config import Config, ConfigDict
+from mmengine.config import ConfigDict
 from mmengine.logging import MMLogger
 from mmpretrain.models.classifiers import ImageClassifier
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ltplug.models.utils.teacher import build_frozen_model
+from ltplug.models.utils.teacher import (build_frozen_model,
+                                         drop_prefixed_keys, norm_signature,
+                                         teacher_model_cfg)
 
 __all__ = ['SSDDistiller']
 
@@ -24,41 +26,6 @@ TEACHER_PREFIX = 'teacher.'
 BN_MODES = ('train', 'eval')
 PREDICT_HEADS = ('soft', 'hard')
 HEAD_LOGITS_KEY = 'expert_logits'
-
-
-def _teacher_model_cfg(config: Union[str, dict]) -> dict:
-    """The teacher's model config: a config file's ``model`` (with its
-    top-level ``data_preprocessor``, as the Runner merges it) or a dict.
-    A previous-stage ``init_checkpoint`` is dropped: the teacher's own
-    checkpoint holds every weight."""
-    if isinstance(config, str):
-        if not osp.isfile(config):
-            raise FileNotFoundError(
-                f'SSD teacher: config file "{config}" does not exist')
-        cfg = Config.fromfile(config)
-        if 'model' not in cfg:
-            raise KeyError(f'SSD teacher: config "{config}" has no `model`')
-        model = copy.deepcopy(cfg.model)
-        if cfg.get('data_preprocessor') is not None:
-            model.setdefault('data_preprocessor', cfg.data_preprocessor)
-    elif isinstance(config, (dict, ConfigDict)):
-        model = copy.deepcopy(config)
-    else:
-        raise TypeError('SSD teacher: config must be a path or a dict, but '
-                        f'got {type(config).__name__}')
-    if 'init_checkpoint' in model:
-        model['init_checkpoint'] = None
-    return model
-
-
-def _norm_signature(preprocessor: nn.Module) -> tuple:
-    enabled = bool(getattr(preprocessor, '_enable_normalize', False))
-    mean = std = None
-    if enabled:
-        mean = [round(float(v), 6) for v in preprocessor.mean.flatten()]
-        std = [round(float(v), 6) for v in preprocessor.std.flatten()]
-    return enabled, mean, std, bool(
-        getattr(preprocessor, '_channel_conversion', False))
 
 
 @MODELS.register_module()
@@ -210,7 +177,11 @@ class SSDDistiller(ImageClassifier):
         config = spec['config']
         name = 'SSD teacher' + (f' ("{osp.basename(config)}")'
                                 if isinstance(config, str) else '')
-        model_cfg = _teacher_model_cfg(config)
+        model_cfg = teacher_model_cfg(config, name)
+        # the previous stage's init_checkpoint is not needed: the teacher's
+        # own checkpoint holds every weight
+        if 'init_checkpoint' in model_cfg:
+            model_cfg['init_checkpoint'] = None
         if 'frozen_bn_mode' in model_cfg:
             # one switch: the teacher's own (stage-II) BN mode follows
             model_cfg['frozen_bn_mode'] = self.teacher_bn_mode
@@ -220,8 +191,8 @@ class SSDDistiller(ImageClassifier):
             name=name,
             num_classes=self.num_classes)
         if check_preprocessor and hasattr(teacher, 'data_preprocessor'):
-            mine = _norm_signature(self.data_preprocessor)
-            theirs = _norm_signature(teacher.data_preprocessor)
+            mine = norm_signature(self.data_preprocessor)
+            theirs = norm_signature(teacher.data_preprocessor)
             if mine != theirs:
                 raise ValueError(
                     f'{name}: its data preprocessor (normalise, mean, std, '
@@ -246,14 +217,7 @@ class SSDDistiller(ImageClassifier):
                            prefix: str, local_metadata: dict) -> dict:
         if self.save_teacher:
             return state_dict
-        drop = prefix + TEACHER_PREFIX
-        for key in [k for k in state_dict if k.startswith(drop)]:
-            del state_dict[key]
-        if hasattr(state_dict, '_metadata'):
-            for key in [k for k in state_dict._metadata
-                        if (k + '.').startswith(drop)]:
-                del state_dict._metadata[key]
-        return state_dict
+        return drop_prefixed_keys(state_dict, prefix + TEACHER_PREFIX)
 
     def _fill_teacher_keys(self, module: nn.Module, state_dict: dict,
                            prefix: str, *args) -> None:

@@ -2,7 +2,6 @@
 """The label-aware MoCo loss of SSD's stage I (Li et al., ICCV 2021)."""
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
 

@@ -1,6 +1,7 @@
 # Copyright (c) ltplug contributors. All rights reserved.
 """Build a frozen model (a distillation teacher) from its config and a
 checkpoint, and check at build time that the checkpoint fits it."""
+import copy
 import os.path as osp
 from collections import OrderedDict
 from typing import Optional, Union
@@ -11,7 +12,10 @@ from mmpretrain.registry import MODELS
 
 from ltplug.utils.checkpoint import load_checkpoint_safely
 
-__all__ = ['build_frozen_model', 'set_requires_grad']
+__all__ = [
+    'build_frozen_model', 'set_requires_grad', 'teacher_model_cfg',
+    'norm_signature', 'drop_prefixed_keys'
+]
 
 
 def set_requires_grad(module: nn.Module, flag: bool) -> None:
@@ -20,7 +24,18 @@ def set_requires_grad(module: nn.Module, flag: bool) -> None:
         p.requires_grad_(flag)
 
 
-def _model_cfg(config: Union[str, dict], name: str) -> dict:
+def teacher_model_cfg(config: Union[str, dict], name: str) -> dict:
+    """The model config of a teacher, as a Runner would build it.
+
+    Args:
+        config (str | dict): A config file (its ``model``, with the file's
+            top-level ``data_preprocessor`` merged in as the Runner does) or
+            a model config dict.
+        name (str): The teacher's name, used in error messages.
+
+    Returns:
+        dict: A deep copy, safe to modify.
+    """
     if isinstance(config, str):
         if not osp.isfile(config):
             raise FileNotFoundError(
@@ -28,11 +43,39 @@ def _model_cfg(config: Union[str, dict], name: str) -> dict:
         cfg = Config.fromfile(config)
         if 'model' not in cfg:
             raise KeyError(f'{name}: config "{config}" has no `model`')
-        return cfg.model
+        model = copy.deepcopy(cfg.model)
+        if cfg.get('data_preprocessor') is not None:
+            model.setdefault('data_preprocessor', cfg.data_preprocessor)
+        return model
     if isinstance(config, (dict, ConfigDict)):
-        return config
+        return copy.deepcopy(config)
     raise TypeError(f'{name}: config must be a path or a dict, but got '
                     f'{type(config).__name__}')
+
+
+def norm_signature(preprocessor: nn.Module) -> tuple:
+    """What a data preprocessor does to pixel values: ``(normalises, mean,
+    std, converts channels)``, for comparing a teacher's with a student's."""
+    enabled = bool(getattr(preprocessor, '_enable_normalize', False))
+    mean = std = None
+    if enabled:
+        mean = [round(float(v), 6) for v in preprocessor.mean.flatten()]
+        std = [round(float(v), 6) for v in preprocessor.std.flatten()]
+    to_rgb = bool(getattr(preprocessor, '_channel_conversion', False))
+    return enabled, mean, std, to_rgb
+
+
+def drop_prefixed_keys(state_dict: dict, prefix: str) -> dict:
+    """Remove every key under ``prefix`` (and its ``_metadata`` entries)
+    from ``state_dict`` in place, e.g. a teacher's from a student's
+    checkpoint; returns it (a ``state_dict`` post-hook's contract)."""
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        del state_dict[key]
+    if hasattr(state_dict, '_metadata'):
+        for key in [k for k in state_dict._metadata
+                    if (k + '.').startswith(prefix)]:
+            del state_dict._metadata[key]
+    return state_dict
 
 
 def _head_classes(model: nn.Module) -> Optional[int]:
@@ -72,7 +115,7 @@ def build_frozen_model(config: Union[str, dict],
     Returns:
         nn.Module: The frozen model.
     """
-    model = MODELS.build(_model_cfg(config, name))
+    model = MODELS.build(teacher_model_cfg(config, name))
     if hasattr(model, 'init_weights'):
         model.init_weights()
     if num_classes is not None:

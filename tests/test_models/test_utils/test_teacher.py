@@ -1,0 +1,49 @@
+# Copyright (c) ltplug contributors. All rights reserved.
+"""The teacher helpers shared by SSD's and CBD's distillers."""
+from collections import OrderedDict
+
+import pytest
+import torch.nn as nn
+
+from ltplug.models.utils import drop_prefixed_keys, teacher_model_cfg
+
+
+def test_teacher_model_cfg_merges_the_file_preprocessor(tmp_path):
+    cfg = tmp_path / 'teacher.py'
+    cfg.write_text("model = dict(type='ImageClassifier', backbone=dict("
+                   "type='CIFARResNet', depth=20))\n"
+                   "data_preprocessor = dict(mean=[1., 2., 3.])\n")
+    model = teacher_model_cfg(str(cfg), 't0')
+    assert model['data_preprocessor']['mean'] == [1., 2., 3.]
+    # a copy: changing it does not change the next read
+    model['backbone']['depth'] = 32
+    assert teacher_model_cfg(str(cfg), 't0')['backbone']['depth'] == 20
+
+
+def test_teacher_model_cfg_copies_dicts_and_names_errors(tmp_path):
+    spec = dict(type='ImageClassifier', init_checkpoint='x.pth')
+    copy = teacher_model_cfg(spec, 't1')
+    copy['init_checkpoint'] = None
+    assert spec['init_checkpoint'] == 'x.pth'
+    with pytest.raises(FileNotFoundError, match=r't1: config file .*nope'):
+        teacher_model_cfg(str(tmp_path / 'nope.py'), 't1')
+    empty = tmp_path / 'empty.py'
+    empty.write_text('x = 1\n')
+    with pytest.raises(KeyError, match='t1: config .* has no `model`'):
+        teacher_model_cfg(str(empty), 't1')
+    with pytest.raises(TypeError, match='t1: config must be a path or a '
+                       'dict, but got int'):
+        teacher_model_cfg(3, 't1')
+
+
+def test_drop_prefixed_keys_removes_weights_and_metadata():
+    model = nn.Module()
+    model.student = nn.Linear(2, 2)
+    model.teacher = nn.Sequential(nn.Linear(2, 2))
+    state = model.state_dict()
+    assert isinstance(state, OrderedDict) and hasattr(state, '_metadata')
+    out = drop_prefixed_keys(state, 'teacher.')
+    assert out is state
+    assert sorted(state) == ['student.bias', 'student.weight']
+    assert not any(k.startswith('teacher') for k in state._metadata)
+    assert 'student' in state._metadata
