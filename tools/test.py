@@ -12,7 +12,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import ltplug  # noqa: E402,F401  (registers components, installs fixes)
 import mmengine  # noqa: E402
-from ltplug.utils.cli import (default_work_dir, set_default_dataloader_cfg,  # noqa: E402
+from ltplug.utils.cli import (default_work_dir, finish_distributed,  # noqa: E402
+                              set_default_dataloader_cfg,
                               set_local_rank)
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
@@ -106,6 +107,7 @@ def main(argv=None) -> dict:
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out))
     metrics = runner.test()
+    finish_distributed()
     if args.out and args.out_item == 'metrics':
         mmengine.dump(metrics, args.out)
     return metrics

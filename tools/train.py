@@ -7,7 +7,8 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import ltplug  # noqa: E402,F401  (registers components, installs fixes)
-from ltplug.utils.cli import (default_work_dir, set_default_dataloader_cfg,  # noqa: E402
+from ltplug.utils.cli import (default_work_dir, finish_distributed,  # noqa: E402
+                              set_default_dataloader_cfg,
                               set_local_rank)
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
@@ -94,6 +95,7 @@ def main(argv=None) -> None:
     runner = (Runner.from_cfg(cfg)
               if 'runner_type' not in cfg else RUNNERS.build(cfg))
     runner.train()
+    finish_distributed()
 
 
 if __name__ == '__main__':

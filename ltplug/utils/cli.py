@@ -7,7 +7,10 @@ from typing import Iterable
 
 from mmengine.config import Config, ConfigDict
 
-__all__ = ['set_default_dataloader_cfg', 'default_work_dir', 'set_local_rank']
+__all__ = [
+    'set_default_dataloader_cfg', 'default_work_dir', 'set_local_rank',
+    'finish_distributed'
+]
 
 
 def set_default_dataloader_cfg(cfg: Config,
@@ -54,3 +57,18 @@ def set_local_rank(local_rank: int) -> None:
     """Export ``LOCAL_RANK`` from ``--local-rank`` when a launcher did not."""
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(local_rank)
+
+
+def finish_distributed() -> None:
+    """Tear the process group down before the interpreter exits.
+
+    Left to interpreter shutdown, gloo's worker threads can be destroyed
+    while still joinable, which aborts the process (``terminate called
+    without an active exception``, SIGABRT) after all work is done, and
+    ``torchrun`` then reports the run as failed. A barrier first makes sure
+    no rank is still communicating.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
