@@ -248,3 +248,61 @@ def test_large_scale_is_fast():
     many = shot_groups(counts)['many']
     per_cls = [hit[labels == c].mean() * 100 for c in np.flatnonzero(many)]
     assert res['many'] == pytest.approx(np.mean(per_cls))
+
+
+def test_rows_as_matrix_sees_head_rows_without_copy():
+    from ltplug.evaluation.metrics.shot_accuracy import rows_as_matrix
+    scores = torch.randn(6, 9)
+    # a head's (B, C) output split per sample: a view, no copy
+    view = rows_as_matrix(list(scores))
+    assert view is not None and view.data_ptr() == scores.data_ptr()
+    assert torch.equal(view, scores)
+    # rows of a column slice are spaced wider than their length
+    sliced = scores[:, 2:7]
+    assert torch.equal(rows_as_matrix(list(sliced)), sliced)
+    # DataSample keeps the view (what MMPretrain heads hand the metric)
+    samples = [DataSample().set_pred_score(r).to_dict() for r in scores]
+    assert rows_as_matrix([s['pred_score'] for s in samples]) is not None
+    assert rows_as_matrix(list(scores[:1])) is not None  # one sample
+
+
+@pytest.mark.parametrize('case', [
+    'separate', 'reversed', 'columns', 'mixed_dtype', 'not_tensor',
+    'gap'])
+def test_rows_as_matrix_refuses_what_is_not_one_matrix(case):
+    from ltplug.evaluation.metrics.shot_accuracy import rows_as_matrix
+    scores = torch.randn(5, 8)
+    rows = {
+        'separate': [r.clone() for r in scores],
+        'reversed': list(scores)[::-1],
+        'columns': list(scores.t()),  # stride 5 within a row
+        'mixed_dtype': list(scores[:4]) + [scores[4].double()],
+        'not_tensor': [r.numpy() for r in scores],
+        'gap': [scores[0], scores[1], scores[3]],  # uneven spacing
+    }[case]
+    assert rows_as_matrix(rows) is None
+
+
+def test_head_rows_and_separate_scores_give_same_metrics(tmp_path):
+    """The zero-copy path and the stacking path store the same rows."""
+    rng = torch.Generator().manual_seed(0)
+    scores = torch.rand(40, NUM_CLASSES, generator=rng)
+    labels = torch.randint(0, NUM_CLASSES, (40, ), generator=rng)
+    results = []
+    for copy in (False, True):
+        samples = [
+            DataSample().set_gt_label(int(y)).set_pred_score(
+                s.clone() if copy else s).to_dict()
+            for y, s in zip(labels, scores)
+        ]
+        metric = METRICS.build(dict(type='ShotAccuracy', topk=(1, 3),
+                                    class_counts=COUNTS,
+                                    out_dir=str(tmp_path)))
+        for i in range(0, 40, 16):
+            metric.process(None, samples[i:i + 16])
+        results.append(np.stack(metric.results))
+    assert np.array_equal(results[0], results[1])
+    # and both match an independent top-3
+    expected_top = scores.topk(3, dim=1).indices.numpy()
+    assert np.array_equal(results[0][:, 1:], expected_top)
+    assert np.array_equal(results[0][:, 0], labels.numpy())
