@@ -24,7 +24,17 @@ official python layout). Without it, the project's shared CIFAR-10
 (``../shared/data/cifar10``, JPEG q75 re-encoded, so pixels differ slightly
 from the official release) is written into the work dir in that layout.
 
-Outputs ``<work-dir>/accuracy.md`` and ``<work-dir>/accuracy.json``.
+Shot groups: the standard rule (many > 100, few < 20 training images)
+puts CIFAR-10-LT ratio 100's classes 8 / 2 / 0 (no few-shot class at all),
+so the table's many / medium / few use ``--many-thr`` / ``--few-thr``
+(defaults 1500 / 200: classes 0-2, 3-6 and 7-9, 3 / 4 / 3 classes, by
+training count 5000-1796, 1077-232 and 139-50). They are recomputed from
+each final model's per-class accuracy (``per_class_accuracy.json``); the
+standard-rule groups stay in ``accuracy.json`` (``shot/*``).
+
+Outputs ``<work-dir>/accuracy.md`` and ``<work-dir>/accuracy.json``;
+``--table-only`` rebuilds both from a finished (or stopped) run's
+``accuracy.json`` and per-class files, e.g. with other thresholds.
 
 Example::
 
@@ -197,6 +207,48 @@ def _images_per_s(work: str, gpus: int) -> Optional[float]:
                  1)
 
 
+def _last_per_class(work: str) -> str:
+    """The newest ``per_class_accuracy.json`` a stage's runs wrote."""
+    paths = glob.glob(osp.join(work, '*', 'per_class_accuracy.json'))
+    if not paths:
+        raise RuntimeError(f'no per_class_accuracy.json under {work}')
+    return max(paths, key=lambda p: osp.basename(osp.dirname(p)))
+
+
+def regroup(per_class_path: str, many_thr: int,
+            few_thr: int) -> Dict[str, float]:
+    """Many / medium / few accuracy (%) under other shot thresholds.
+
+    Uses the per-class top-1 accuracy and training count that
+    ``ShotAccuracy`` wrote, and :func:`ltplug.evaluation.shot_groups` (many
+    ``> many_thr``, few ``< few_thr``); a group's accuracy is the mean of
+    its classes' accuracies, nan for an empty group.
+
+    Args:
+        per_class_path (str): A ``per_class_accuracy.json``.
+        many_thr (int): Many-shot threshold.
+        few_thr (int): Few-shot threshold.
+
+    Returns:
+        dict[str, float]: ``many``, ``medium``, ``few`` and ``sizes``
+        (classes per group, a dict).
+    """
+    import numpy as np
+    from ltplug.evaluation import shot_groups
+    with open(per_class_path) as f:
+        rows = json.load(f)['per_class']
+    counts = [r['train_count'] for r in rows]
+    acc = np.array([np.nan if r['top1'] is None else r['top1']
+                    for r in rows])
+    groups = shot_groups(counts, many_thr, few_thr)
+    out: Dict[str, float] = {}
+    for name in ('many', 'medium', 'few'):
+        vals = acc[groups[name] & ~np.isnan(acc)]
+        out[name] = float(vals.mean()) if vals.size else float('nan')
+    out['sizes'] = {k: int(v.sum()) for k, v in groups.items()}
+    return out
+
+
 def write_stage_config(path: str, stage: Stage, args, data_root: str,
                        fields: Dict[str, str]) -> None:
     """Write the config a stage trains with: its method config plus the
@@ -247,7 +299,8 @@ def run_stage(stage: Stage, args, done: Dict[str, dict],
         raise RuntimeError(f'stage {stage.name}: no validation metrics in '
                            f'{work}')
     record = dict(work_dir=work, wall_s=round(wall, 1),
-                  images_per_s=_images_per_s(work, args.gpus), metrics=vals[-1])
+                  images_per_s=_images_per_s(work, args.gpus),
+                  metrics=vals[-1], per_class=_last_per_class(work))
     print(f'[accuracy] {stage.name}: {wall:.0f} s, top-1 '
           f'{vals[-1]["shot/top1"]:.2f}', flush=True)
     done[stage.name] = record
@@ -275,14 +328,24 @@ def write_table(results: Dict[str, dict], args) -> str:
         ' | images/s (last stage) | published top-1 |',
         '|---|---|---|---|---|---|---|---|',
     ]
+    sizes = None
     for name in sorted(results, key=list(METHODS).index):
         r = results[name]
-        m = r['metrics']
+        m, g = r['metrics'], r['groups']
+        sizes = g['sizes']
         lines.append(
             f"| {name} | {_fmt(m.get('shot/top1'))} | "
-            f"{_fmt(m.get('shot/many'))} | {_fmt(m.get('shot/medium'))} | "
-            f"{_fmt(m.get('shot/few'))} | {r['wall_s']:.0f} | "
+            f"{_fmt(g['many'])} | {_fmt(g['medium'])} | "
+            f"{_fmt(g['few'])} | {r['wall_s']:.0f} | "
             f"{_fmt(r['images_per_s'])} | {PUBLISHED.get(name, '-')} |")
+    if sizes is not None:
+        lines += [
+            '',
+            f'many / medium / few: more than {args.many_thr}, '
+            f'{args.few_thr} to {args.many_thr}, fewer than {args.few_thr} '
+            f"training images ({sizes['many']} / {sizes['medium']} / "
+            f"{sizes['few']} classes; mean of per-class top-1).",
+        ]
     return '\n'.join(lines) + '\n'
 
 
@@ -315,6 +378,7 @@ def write_outputs(results: Dict[str, dict], args) -> str:
     with open(osp.join(args.work_dir, 'accuracy.json'), 'w') as f:
         json.dump(dict(budget=args.budget, epochs=args.epochs,
                        ft_epochs=args.ft_epochs, tiny=args.tiny,
+                       many_thr=args.many_thr, few_thr=args.few_thr,
                        results=results), f, indent=2)
     return table
 
@@ -331,11 +395,21 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', default='work_dirs/accuracy')
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--gpus', type=int, default=1)
+    parser.add_argument('--many-thr', type=int, default=1500,
+                        help='many-shot: more training images than this')
+    parser.add_argument('--few-thr', type=int, default=200,
+                        help='few-shot: fewer training images than this')
+    parser.add_argument('--table-only', action='store_true',
+                        help="rebuild the table from --work-dir's "
+                        'accuracy.json and per-class files, no training')
     parser.add_argument('--tiny', action='store_true',
                         help='a few images per class, 1 epoch: smoke test')
     args = parser.parse_args(argv)
     if not args.methods:
         parser.error('--methods needs at least one method')
+    if args.few_thr > args.many_thr:
+        parser.error(f'--few-thr ({args.few_thr}) must not exceed '
+                     f'--many-thr ({args.many_thr})')
     if args.epochs < 1 or args.ft_epochs < 1:
         parser.error('--epochs and --ft-epochs must be >= 1')
     if args.tiny:
@@ -343,8 +417,31 @@ def parse_args(argv=None):
     return args
 
 
+def table_only(args) -> str:
+    """Rebuild the outputs from a run's ``accuracy.json``: the groups are
+    recomputed with this call's thresholds from each method's last-stage
+    per-class file; everything else is kept."""
+    path = osp.join(args.work_dir, 'accuracy.json')
+    if not osp.isfile(path):
+        raise SystemExit(f'--table-only: {path} does not exist')
+    with open(path) as f:
+        run = json.load(f)
+    for key in ('budget', 'epochs', 'ft_epochs', 'tiny'):
+        setattr(args, key, run[key])
+    results = run['results']
+    for name, r in results.items():
+        per_class = r.get('per_class') or _last_per_class(
+            osp.join(args.work_dir, r['stages'][-1]))
+        r['per_class'] = per_class
+        r['groups'] = regroup(per_class, args.many_thr, args.few_thr)
+    return write_outputs(results, args)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.table_only:
+        print(table_only(args))
+        return 0
     os.makedirs(args.work_dir, exist_ok=True)
     data_root = prepare_data(args)
     done: Dict[str, dict] = {}
@@ -357,7 +454,10 @@ def main(argv=None) -> int:
             wall_s=sum(r['wall_s'] for r in records),
             images_per_s=records[-1]['images_per_s'],
             metrics={k: v for k, v in records[-1]['metrics'].items()
-                     if k.startswith(('shot/', 'expert/'))})
+                     if k.startswith(('shot/', 'expert/'))},
+            per_class=records[-1]['per_class'],
+            groups=regroup(records[-1]['per_class'], args.many_thr,
+                           args.few_thr))
         # Rewritten after every method, so a long run that is stopped
         # still leaves the rows it finished.
         table = write_outputs(results, args)
