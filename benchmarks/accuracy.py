@@ -14,8 +14,9 @@ Budgets:
 - ``--budget cpu`` (default): every stage trained from scratch gets
   ``--epochs`` epochs (default 10) and fine-tuning stages ``--ft-epochs``
   (default 2), with a 1-epoch linear warm-up then cosine decay, so that all
-  methods together finish in under 2 hours on a 2-core CPU (70 min measured). Numbers from
-  this budget are NOT the papers' and are reported as such.
+  methods together finish in under 2 hours on a 2-core CPU (70 min
+  measured). Numbers from this budget are NOT the papers' and are reported
+  as such.
 - ``--budget full``: the configs' own schedules (the papers' recipes, e.g.
   200 epochs for CE, 400 for NCL); meant for a GPU.
 
