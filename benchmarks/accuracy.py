@@ -51,7 +51,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED_CIFAR10 = osp.join(osp.dirname(ROOT), 'shared', 'data', 'cifar10')
@@ -217,7 +217,7 @@ def _last_per_class(work: str) -> str:
 
 
 def regroup(per_class_path: str, many_thr: int,
-            few_thr: int) -> Dict[str, float]:
+            few_thr: int) -> Dict[str, Any]:
     """Many / medium / few accuracy (%) under other shot thresholds.
 
     Uses the per-class top-1 accuracy and training count that
@@ -234,18 +234,14 @@ def regroup(per_class_path: str, many_thr: int,
         dict[str, float]: ``many``, ``medium``, ``few`` and ``sizes``
         (classes per group, a dict).
     """
-    import numpy as np
-    from ltplug.evaluation import shot_groups
+    from ltplug.evaluation import group_accuracy, shot_groups
     with open(per_class_path) as f:
         rows = json.load(f)['per_class']
-    counts = [r['train_count'] for r in rows]
-    acc = np.array([np.nan if r['top1'] is None else r['top1']
-                    for r in rows])
-    groups = shot_groups(counts, many_thr, few_thr)
-    out: Dict[str, float] = {}
-    for name in ('many', 'medium', 'few'):
-        vals = acc[groups[name] & ~np.isnan(acc)]
-        out[name] = float(vals.mean()) if vals.size else float('nan')
+    groups = shot_groups([r['train_count'] for r in rows], many_thr,
+                         few_thr)
+    out: Dict[str, Any] = group_accuracy(
+        [float('nan') if r['top1'] is None else r['top1'] for r in rows],
+        groups)
     out['sizes'] = {k: int(v.sum()) for k, v in groups.items()}
     return out
 
@@ -430,7 +426,7 @@ def table_only(args) -> str:
     for key in ('budget', 'epochs', 'ft_epochs', 'tiny'):
         setattr(args, key, run[key])
     results = run['results']
-    for name, r in results.items():
+    for r in results.values():
         per_class = r.get('per_class') or _last_per_class(
             osp.join(args.work_dir, r['stages'][-1]))
         r['per_class'] = per_class

@@ -4,7 +4,7 @@ from typing import Dict, Sequence
 
 import numpy as np
 
-__all__ = ['shot_groups']
+__all__ = ['shot_groups', 'group_accuracy']
 
 
 def shot_groups(class_counts: Sequence[int],
@@ -42,3 +42,30 @@ def shot_groups(class_counts: Sequence[int],
         few = counts < few_thr
     medium = ~(many | few)
     return dict(many=many, medium=medium, few=few)
+
+
+def group_accuracy(class_acc: Sequence[float],
+                   groups: Dict[str, np.ndarray]) -> Dict[str, float]:
+    """Mean of the per-class accuracies inside each group.
+
+    Classes whose accuracy is nan (no test sample) are left out of their
+    group's mean; a group with no class left gives nan.
+
+    Args:
+        class_acc (Sequence[float]): Accuracy per class, nan where unknown.
+        groups (dict[str, np.ndarray]): Boolean class masks by group name,
+            e.g. from :func:`shot_groups`.
+
+    Returns:
+        dict[str, float]: One mean per group, in the order of ``groups``.
+    """
+    acc = np.asarray(class_acc, dtype=np.float64)
+    known = ~np.isnan(acc)
+    out: Dict[str, float] = {}
+    for name, mask in groups.items():
+        if len(mask) != len(acc):
+            raise ValueError(f'group {name!r} has {len(mask)} classes, '
+                             f'class_acc has {len(acc)}')
+        vals = acc[mask & known]
+        out[name] = float(vals.mean()) if vals.size else float('nan')
+    return out

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from ltplug.evaluation import shot_groups
+from ltplug.evaluation import group_accuracy, shot_groups
 
 
 def names(groups):
@@ -51,3 +51,21 @@ def test_bad_arguments():
         shot_groups([1, 2], many_thr=10, few_thr=20)
     with pytest.raises(ValueError, match='1-D'):
         shot_groups([[1, 2]])
+
+
+def test_group_accuracy_hand_computed():
+    counts = [500, 150, 50, 30, 10, 5]
+    acc = [90., 70., 40., float('nan'), 20., 0.]  # class 3: no test image
+    out = group_accuracy(acc, shot_groups(counts))
+    assert list(out) == ['many', 'medium', 'few']
+    assert out['many'] == pytest.approx(80.)  # (90 + 70) / 2
+    assert out['medium'] == pytest.approx(40.)  # class 3 left out
+    assert out['few'] == pytest.approx(10.)  # (20 + 0) / 2
+
+
+def test_group_accuracy_empty_group_is_nan_and_sizes_checked():
+    out = group_accuracy([50., float('nan')], shot_groups([500, 10]))
+    assert out['many'] == 50. and np.isnan(out['medium'])
+    assert np.isnan(out['few'])  # its only class has no test image
+    with pytest.raises(ValueError, match="'many' has 3 classes"):
+        group_accuracy([1., 2.], shot_groups([500, 10, 5]))

@@ -12,7 +12,7 @@ from mmengine.logging import MMLogger, print_log
 from mmpretrain.registry import METRICS
 
 from ltplug.datasets.utils import CLASS_COUNTS_KEY, check_class_counts
-from ltplug.evaluation.functional import shot_groups
+from ltplug.evaluation.functional import group_accuracy, shot_groups
 
 GROUPS = ('many', 'medium', 'few')
 
@@ -350,9 +350,7 @@ class ShotAccuracy(BaseMetric):
                                np.nan)
         groups = shot_groups(counts, self.many_thr, self.few_thr,
                              self.inclusive)
-        for name in GROUPS:
-            vals = acc_cls[groups[name] & (num_test > 0)]
-            summary[name] = float(vals.mean()) if vals.size else float('nan')
+        summary.update(group_accuracy(acc_cls, groups))
         per_class = dict(acc=acc_cls, num_test=num_test, **groups)
         return summary, per_class
 

@@ -268,7 +268,7 @@ def test_rows_as_matrix_sees_head_rows_without_copy():
 
 @pytest.mark.parametrize('case', [
     'separate', 'reversed', 'columns', 'mixed_dtype', 'not_tensor',
-    'gap'])
+    'gap', 'own_storages'])
 def test_rows_as_matrix_refuses_what_is_not_one_matrix(case):
     from ltplug.evaluation.metrics.shot_accuracy import rows_as_matrix
     scores = torch.randn(5, 8)
@@ -279,6 +279,9 @@ def test_rows_as_matrix_refuses_what_is_not_one_matrix(case):
         'mixed_dtype': list(scores[:4]) + [scores[4].double()],
         'not_tensor': [r.numpy() for r in scores],
         'gap': [scores[0], scores[1], scores[3]],  # uneven spacing
+        # evenly spaced, but each row its own storage: no view may span
+        # them (torch refuses to read past the first row's storage)
+        'own_storages': [torch.from_numpy(r) for r in scores.numpy()],
     }[case]
     assert rows_as_matrix(rows) is None
 
