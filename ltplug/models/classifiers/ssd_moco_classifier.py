@@ -202,9 +202,11 @@ class SSDMoCoClassifier(ImageClassifier):
 
     @torch.no_grad()
     def momentum_update(self) -> None:
-        """EMA update of the key encoder and key projection."""
-        for online, ema in self._ema_pairs():
-            ema_update(online, ema, self.momentum)
+        """EMA update of the key encoder and key projection (one fused
+        pass over all their parameters)."""
+        pairs = self._ema_pairs()
+        ema_update([o for o, _ in pairs], [e for _, e in pairs],
+                   self.momentum)
 
     @staticmethod
     def _query_view(
@@ -264,9 +266,14 @@ class SSDMoCoClassifier(ImageClassifier):
             q_view.device)
         q = F.normalize(self.query_proj(feats[-1]), dim=1)
         k = self._keys(k_view)
+        # The loss sees the queue before this step's enqueue. The keys are
+        # copied: autograd keeps them for q's gradient and the enqueue
+        # writes the buffer in place before backward. The labels only
+        # build a mask, which autograd does not need, so they are passed
+        # as they are.
         losses['loss_contrast'] = self.contrast_loss(
-            q, k, labels, self.queue.keys.clone().detach(),
-            self.queue.labels.clone().detach())
+            q, k, labels, self.queue.keys.detach().clone(),
+            self.queue.labels)
         all_keys = concat_all_gather(k)
         all_labels = concat_all_gather(labels)
         self.check_queue_size(all_keys.size(0))

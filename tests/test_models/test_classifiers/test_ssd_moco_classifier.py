@@ -173,3 +173,74 @@ def test_keys_and_labels_from_all_ranks_are_queued(monkeypatch):
     with pytest.raises(ValueError,
                        match=r'queue_size=12.*global batch size 8'):
         model(views(), samples([0, 1, 2, 3]), mode='loss')
+
+
+def _count_foreach(monkeypatch):
+    calls = []
+    for name in ('_foreach_mul_', '_foreach_add_'):
+        real = getattr(torch, name)
+
+        def spy(*args, _real=real, _name=name, **kwargs):
+            calls.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(torch, name, spy)
+    return calls
+
+
+def test_momentum_update_is_one_fused_pass(monkeypatch):
+    model = build().train()
+    with torch.no_grad():
+        for p in model.key_backbone.parameters():
+            p.add_(0.5)
+    ref = copy.deepcopy(model)
+    calls = _count_foreach(monkeypatch)
+    model.momentum_update()
+    assert calls == ['_foreach_mul_', '_foreach_add_']
+    # bitwise the per-parameter update, on every key module
+    for online, ema in ref._ema_pairs():
+        for p_o, p_e in zip(online.parameters(), ema.parameters()):
+            p_e.data.mul_(0.9).add_(p_o.data, alpha=0.1)
+    for (_, a), (_, b) in zip(ref._ema_pairs(), model._ema_pairs()):
+        for x, y in zip(a.parameters(), b.parameters()):
+            assert torch.equal(x, y)
+
+
+def test_loss_sees_the_queue_before_the_enqueue_without_label_copy(
+        monkeypatch):
+    """The key queue is copied (autograd keeps it for q's gradient and the
+    enqueue writes it in place before backward); the label queue, which
+    only builds a mask, is passed as it is."""
+    model = build().train()
+    queue_before = model.queue.keys.clone()
+    labels_before = model.queue.labels.clone()
+    seen = {}
+    real = model.contrast_loss.forward
+
+    def spy(q, k, labels, queue, queue_labels):
+        seen.update(queue=queue, queue_labels=queue_labels,
+                    keys_then=queue.clone(),
+                    labels_then=queue_labels.clone())
+        return real(q, k, labels, queue, queue_labels)
+
+    monkeypatch.setattr(model.contrast_loss, 'forward', spy)
+    losses = model(views(), samples([1, 1, 2, 3]), mode='loss')
+    assert torch.equal(seen['keys_then'], queue_before)
+    assert torch.equal(seen['labels_then'], labels_before)
+    assert seen['queue_labels'] is model.queue.labels  # no copy
+    assert seen['queue'].data_ptr() != model.queue.keys.data_ptr()
+    # the enqueue changed the buffers after the loss; backward still works
+    assert model.queue.labels[:4].tolist() == [1, 1, 2, 3]
+    model.parse_losses(losses)[0].backward()
+    assert model.query_proj[0].weight.grad is not None
+
+
+def test_key_queue_copy_is_needed_for_autograd():
+    """Why the key queue is still copied: q @ queue.T keeps the queue for
+    q's gradient, so writing the buffer in place before backward fails."""
+    queue = torch.randn(6, 3)
+    q = torch.randn(2, 3, requires_grad=True)
+    loss = (q @ queue.t()).sum()
+    queue[:2] = 0.
+    with pytest.raises(RuntimeError, match='modified by an inplace'):
+        loss.backward()
