@@ -48,8 +48,12 @@ class NCLMultiExpertClassifier(BaseClassifier):
     - ``'official'`` (reproduction): the EMA backbones are initialised
       independently (not copied from the online ones), the key head is
       random and never updated, and the EMA is applied ``E`` times per step
-      to every expert (effective momentum ``m ** E``) after the forward,
-      before the backward - exactly where the official code applies it.
+      to every expert after the forward, before the backward - exactly
+      where the official code applies it. The online weights do not change
+      between those ``E`` updates, so they are applied as **one** update
+      with momentum ``m ** E`` (the same in exact arithmetic; in float32
+      it differs from ``E`` successive updates by rounding only, a few
+      ulp per step).
     - ``'corrected'``: MoCo as published - the EMA backbone, neck and key
       head start as copies of the online ones and are all updated once per
       step with momentum ``m``, before the keys are computed.
@@ -211,14 +215,25 @@ class NCLMultiExpertClassifier(BaseClassifier):
                 for online, ema in self._ema_pairs():
                     ema.load_state_dict(online.state_dict())
 
+    def ema_momentum(self) -> float:
+        """The momentum of the one EMA update applied per step.
+
+        ``m`` in ``'corrected'`` mode; ``m ** E`` in ``'official'`` mode,
+        whose loop applies ``E`` updates with momentum ``m`` to the
+        unchanged online weights, i.e.
+        ``e <- m ** E * e + (1 - m ** E) * o``.
+        """
+        if self.moco_mode == 'official':
+            return self.moco_momentum**self.num_experts
+        return self.moco_momentum
+
     @torch.no_grad()
     def momentum_update(self) -> None:
-        """Apply the EMA as ``moco_mode`` says (once, or ``E`` times with
-        every expert updated each time, as the official loop does)."""
-        repeats = self.num_experts if self.moco_mode == 'official' else 1
-        for _ in range(repeats):
-            for online, ema in self._ema_pairs():
-                ema_update(online, ema, self.moco_momentum)
+        """Apply the EMA as ``moco_mode`` says: one fused pass over every
+        (online, EMA) parameter pair with :meth:`ema_momentum`."""
+        pairs = self._ema_pairs()
+        ema_update([o for o, _ in pairs], [e for _, e in pairs],
+                   self.ema_momentum())
 
     # ------------------------------------------------------------------
     # forward
@@ -321,7 +336,10 @@ class NCLMultiExpertClassifier(BaseClassifier):
         for i, feat in enumerate(feats):
             q = F.normalize(self.query_heads[i](feat), dim=1)
             k = keys[i]
-            queue = self.queues[i].keys.clone().detach()
+            # a copy: autograd keeps the queue for q's gradient, and the
+            # enqueue below writes the buffer in place before backward
+            # (a (K, dim) copy per expert, negligible next to the step)
+            queue = self.queues[i].keys.detach().clone()
             l_pos = (q * k).sum(dim=1, keepdim=True)
             l_neg = q @ queue.t()
             logits = torch.cat([l_pos, l_neg], dim=1) / self.moco_temperature

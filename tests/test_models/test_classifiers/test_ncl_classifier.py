@@ -180,8 +180,9 @@ def test_moco_queue_and_ema(mode):
 
     # everything MoCo keeps is in the checkpoint
     keys = model.state_dict().keys()
-    for name in ('queues.0.keys', 'queues.2.ptr', 'ema_backbones.1.conv1.weight',
-                 'key_heads.0.0.weight', 'query_heads.2.2.weight'):
+    for name in ('queues.0.keys', 'queues.2.ptr',
+                 'ema_backbones.1.conv1.weight', 'key_heads.0.0.weight',
+                 'query_heads.2.2.weight'):
         assert name in keys
 
 
@@ -202,3 +203,49 @@ def test_cosine_head_experts():
                             in_channels=64, scale=16., bias=True))
     out = model(torch.randn(2, 3, 16, 16), samples([0, 4]), mode='loss')
     assert torch.isfinite(out['loss_nil'])
+
+
+def _spy_foreach(monkeypatch):
+    calls = []
+    for name in ('_foreach_mul_', '_foreach_add_'):
+        real = getattr(torch, name)
+
+        def spy(*args, _real=real, _name=name, **kwargs):
+            calls.append((_name, len(args[0]), args[1] if _name ==
+                          '_foreach_mul_' else kwargs['alpha']))
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(torch, name, spy)
+    return calls
+
+
+@pytest.mark.parametrize('mode', ['official', 'corrected'])
+def test_momentum_update_is_one_fused_pass(monkeypatch, mode):
+    """Official: the E updates of the released loop are one update with
+    momentum m ** E over every expert (equal up to float rounding)."""
+    torch.manual_seed(0)
+    model = build(moco=dict(MOCO, momentum=0.99), moco_mode=mode)
+    m, E = 0.99, model.num_experts
+    pairs = model._ema_pairs()
+    online = [p.detach().clone() for o, _ in pairs for p in o.parameters()]
+    ema0 = [p.detach().clone() for _, e in pairs for p in e.parameters()]
+    repeats = E if mode == 'official' else 1
+    want = [e.clone() for e in ema0]
+    for _ in range(repeats):  # the loop as the released code runs it
+        for e, o in zip(want, online):
+            e.mul_(m).add_(o, alpha=1 - m)
+    calls = _spy_foreach(monkeypatch)
+    model.momentum_update()
+    eff = m**E if mode == 'official' else m
+    n = len(online)
+    # every expert's backbone, and the key heads when corrected
+    heads = len(list(model.query_heads.parameters()))
+    assert n == len(list(model.backbones.parameters())) + (
+        heads if mode == 'corrected' else 0)
+    assert calls == [('_foreach_mul_', n, eff),
+                     ('_foreach_add_', n, pytest.approx(1 - eff))]
+    assert model.ema_momentum() == eff
+    got = [p for _, e in pairs for p in e.parameters()]
+    for g, w, e0 in zip(got, want, ema0):
+        torch.testing.assert_close(g, w, rtol=1e-6, atol=1e-7)
+    assert any(not torch.equal(g, e0) for g, e0 in zip(got, ema0))
