@@ -58,9 +58,10 @@ class SSDDistiller(ImageClassifier):
     - ``'train'`` (official, reproduction): the teacher runs in train mode
       while the student trains, so its BN normalises with the statistics of
       the current instance-balanced batch. The official code also lets the
-      teacher's running statistics drift, but never uses them; here they
-      are restored after every teacher forward, so the teacher stays
-      byte-identical (the logits are the same either way).
+      teacher's running statistics drift, but never uses them; here the
+      teacher's BN does not update them (see :meth:`teacher_logits`), so
+      the teacher stays byte-identical (the logits are the same either
+      way).
     - ``'eval'``: the teacher always runs in eval mode (its stored running
       statistics).
 
@@ -241,17 +242,39 @@ class SSDDistiller(ImageClassifier):
 
     @torch.no_grad()
     def teacher_logits(self, inputs: torch.Tensor) -> torch.Tensor:
-        """The teacher's logits on ``inputs`` (no gradient; BN buffers are
-        restored afterwards, so the teacher is left unchanged)."""
+        """The teacher's logits on ``inputs`` (no gradient; the teacher's
+        buffers are left unchanged).
+
+        In train mode, the teacher's BatchNorm layers normalise with the
+        batch statistics but, for this forward, do not track them
+        (``track_running_stats`` is switched off and back on), so neither
+        the running statistics nor ``num_batches_tracked`` change: the
+        same logits as a tracked train-mode forward, without copying and
+        restoring every BN buffer. Buffers of other modules, if any, are
+        still saved and restored.
+        """
         if self.teacher is None:
             raise RuntimeError('SSDDistiller has no teacher: it cannot be '
                                'trained (build it with `teacher`)')
-        buffers = None
-        if self.teacher.training:
-            buffers = [(b, b.clone()) for b in self.teacher.buffers()]
-        logits = self.teacher(inputs, mode='tensor')
-        if buffers is not None:
-            for buf, saved in buffers:
+        if not self.teacher.training:
+            return self.teacher(inputs, mode='tensor')
+        untracked = []
+        bn_buffers = set()
+        for module in self.teacher.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                bn_buffers.update(
+                    id(b) for b in module.buffers(recurse=False))
+                if module.training and module.track_running_stats:
+                    module.track_running_stats = False
+                    untracked.append(module)
+        others = [(b, b.clone()) for b in self.teacher.buffers()
+                  if id(b) not in bn_buffers]
+        try:
+            logits = self.teacher(inputs, mode='tensor')
+        finally:
+            for module in untracked:
+                module.track_running_stats = True
+            for buf, saved in others:
                 buf.copy_(saved)
         return logits
 

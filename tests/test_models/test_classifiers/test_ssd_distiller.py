@@ -215,3 +215,46 @@ def test_teacher_bn_mode_overrides_the_stage2_setting(tmp_path, bn_mode):
     assert model.teacher.frozen_bn_mode == bn_mode
     assert model.teacher.backbone.training == (bn_mode == 'train')
     assert model.backbone.training
+
+
+def _bns(module):
+    return [m for m in module.modules()
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+
+
+def test_train_mode_teacher_uses_batch_stats_without_copying_buffers(
+        tmp_path, monkeypatch):
+    """Same logits as a tracked train-mode forward (the old
+    copy-and-restore), buffers byte-identical, and no buffer copied."""
+    model = build(tmp_path, teacher_bn_mode='train').train()
+    before = teacher_state(model)
+    tracked = copy.deepcopy(model.teacher).train()
+    x = torch.randn(4, 3, 16, 16)
+    with torch.no_grad():
+        want = tracked(x, mode='tensor')
+    # the tracked forward moves the statistics; teacher_logits must not
+    moved = [k for k, v in tracked.state_dict().items()
+             if not torch.equal(v, before[k])]
+    assert any('running_mean' in k for k in moved)
+    assert any('num_batches_tracked' in k for k in moved)
+    clones = []
+    real_clone = torch.Tensor.clone
+
+    def spy_clone(self, *args, **kwargs):
+        clones.append(tuple(self.shape))
+        return real_clone(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, 'clone', spy_clone)
+    got = model.teacher_logits(x)
+    monkeypatch.undo()
+    assert clones == []
+    assert torch.equal(got, want)
+    for k, v in model.teacher.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    assert all(m.track_running_stats for m in _bns(model.teacher))
+    # the switch is undone when the teacher's forward raises
+    with pytest.raises(RuntimeError):
+        model.teacher_logits(torch.randn(4, 5, 16, 16))
+    assert all(m.track_running_stats for m in _bns(model.teacher))
+    for k, v in model.teacher.state_dict().items():
+        assert torch.equal(v, before[k]), k
