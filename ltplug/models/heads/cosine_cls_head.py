@@ -7,6 +7,8 @@ import torch.nn.functional as F
 from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 
+from ltplug.models.utils.logit_adjust import l2_normalize
+
 
 @MODELS.register_module()
 class CosineClsHead(ClsHead):
@@ -16,6 +18,13 @@ class CosineClsHead(ClsHead):
     (ImageNet-LT, Places-LT) or 32 (iNaturalist 2018) and a learnable bias
     initialised to 0.
 
+    Mixed precision: the feature and weight norms are taken in fp32
+    (:func:`ltplug.models.utils.logit_adjust.l2_normalize`) and the
+    normalised vectors cast back to their dtype, so ``eps`` (0 in fp16 for
+    the default 1e-12) never meets a low-precision zero norm: a zero
+    feature (or weight row) gives zero logits (plus the bias), not NaN.
+    In fp16 the norm is bounded below by fp16's smallest normal number.
+
     Args:
         num_classes (int): Number of classes.
         in_channels (int): Feature width.
@@ -23,7 +32,8 @@ class CosineClsHead(ClsHead):
         learnable_scale (bool): Learn the scale. Defaults to False.
         bias (bool): Add a learnable per-class bias (init 0).
             Defaults to False.
-        eps (float): Guard of the L2 normalisation. Defaults to 1e-12.
+        eps (float): Lower bound of the L2 norms (> 0), applied in fp32.
+            Defaults to 1e-12.
         init_cfg (dict, optional): Weight init. Defaults to
             ``dict(type='Normal', layer='Linear', std=0.01)``.
         **kwargs: Other arguments of :class:`mmpretrain.models.ClsHead`
@@ -49,6 +59,8 @@ class CosineClsHead(ClsHead):
                 f'in_channels={in_channels} must be a positive integer')
         if scale <= 0:
             raise ValueError(f'scale must be > 0, but got {scale}')
+        if not eps > 0:
+            raise ValueError(f'eps must be > 0, but got {eps}')
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.eps = eps
@@ -62,12 +74,12 @@ class CosineClsHead(ClsHead):
 
     def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         """The L2-normalised last-stage feature."""
-        return F.normalize(feats[-1], dim=1, eps=self.eps)
+        return l2_normalize(feats[-1], dim=1, eps=self.eps)
 
     def forward(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         """Scaled cosine logits."""
         x = self.pre_logits(feats)
-        w = F.normalize(self.fc.weight, dim=1, eps=self.eps)
+        w = l2_normalize(self.fc.weight, dim=1, eps=self.eps)
         logits = self.scale * F.linear(x, w)
         if self.bias is not None:
             logits = logits + self.bias

@@ -6,6 +6,8 @@ import torch.nn.functional as F
 from mmpretrain.models.heads import LinearClsHead
 from mmpretrain.registry import MODELS
 
+from ltplug.models.utils.logit_adjust import norm_floor, upcast
+
 
 @MODELS.register_module()
 class TauNormClsHead(LinearClsHead):
@@ -22,13 +24,20 @@ class TauNormClsHead(LinearClsHead):
     The normalisation is applied in every forward pass (also in training;
     the head is meant for testing).
 
+    Mixed precision: the norms and ``W_c / ||W_c||^tau`` are computed in
+    fp32 (``eps`` = 1e-12 is 0 in fp16, so a zero row would give ``0 / 0``)
+    with the bound raised to fp16's smallest normal number for fp16
+    weights (:func:`ltplug.models.utils.logit_adjust.norm_floor`), and
+    the result is cast back to the weight's dtype.
+
     Args:
         num_classes (int): Number of classes.
         in_channels (int): Feature width.
         tau (float): The exponent of the norm. Defaults to 1.0.
         use_bias (bool): Add ``fc.bias`` to the normalised logits (when
             the linear layer has one). Defaults to True.
-        eps (float): Lower bound of the norms. Defaults to 1e-12.
+        eps (float): Lower bound of the norms (> 0), applied in fp32.
+            Defaults to 1e-12.
         init_cfg (dict, optional): Weight init of ``fc``. Defaults to
             ``dict(type='Normal', layer='Linear', std=0.01)``.
         **kwargs: Other arguments of
@@ -50,6 +59,8 @@ class TauNormClsHead(LinearClsHead):
                 f'num_classes={num_classes} must be a positive integer')
         if tau < 0:
             raise ValueError(f'tau must be >= 0, but got {tau}')
+        if not eps > 0:
+            raise ValueError(f'eps must be > 0, but got {eps}')
         super().__init__(
             num_classes=num_classes,
             in_channels=in_channels,
@@ -61,9 +72,11 @@ class TauNormClsHead(LinearClsHead):
 
     def normalized_weight(self) -> torch.Tensor:
         """``W_c / ||W_c||^tau`` for every class ``c`` (rows of ``fc``)."""
-        weight = self.fc.weight
-        norms = weight.norm(p=2, dim=1, keepdim=True).clamp_min(self.eps)
-        return weight / norms.pow(self.tau)
+        dtype = self.fc.weight.dtype
+        weight = upcast(self.fc.weight)
+        norms = weight.norm(p=2, dim=1, keepdim=True).clamp_min(
+            norm_floor(self.eps, dtype))
+        return (weight / norms.pow(self.tau)).to(dtype)
 
     def forward(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         """Logits with the tau-normalised weights."""

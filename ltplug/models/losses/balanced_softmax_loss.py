@@ -8,7 +8,7 @@ from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
 from ltplug.datasets.utils import check_class_counts
-from ltplug.models.utils.logit_adjust import logit_adjust
+from ltplug.models.utils.logit_adjust import class_log_prior, logit_adjust
 
 
 @MODELS.register_module()
@@ -19,6 +19,12 @@ class BalancedSoftmaxLoss(nn.Module):
     The counts may be given here or, when None, set before training by
     :class:`ltplug.engine.ClassCountsHook` from the train dataset. At test
     time the raw logits are used.
+
+    Mixed precision: the counts are kept as int64 and their log as an fp32
+    buffer (``log_prior``, recomputed by :meth:`set_class_counts`); fp16 or
+    bf16 logits are cast to fp32 before the adjustment, so the
+    cross-entropy runs in fp32 and the loss is fp32 (a count above 65,504
+    would be ``inf`` in fp16).
 
     Args:
         class_counts (Sequence[int], optional): Training images per class.
@@ -40,15 +46,24 @@ class BalancedSoftmaxLoss(nn.Module):
         self.tau = float(tau)
         self.reduction = reduction
         self.loss_weight = loss_weight
-        self.register_buffer('class_counts', torch.empty(0), persistent=False)
+        self.register_buffer(
+            'class_counts', torch.empty(0, dtype=torch.long),
+            persistent=False)
+        self.register_buffer('log_prior', torch.empty(0), persistent=False)
         if class_counts is not None:
             self.set_class_counts(class_counts)
 
     def set_class_counts(self, class_counts: Sequence[int]) -> None:
-        """Set the training counts (every class needs at least one image)."""
+        """Set the training counts (every class needs at least one image).
+
+        Args:
+            class_counts (Sequence[int]): Training images per class.
+        """
         counts = check_class_counts(class_counts)
+        device = self.class_counts.device
         self.class_counts = torch.as_tensor(
-            counts, dtype=torch.float32, device=self.class_counts.device)
+            counts, dtype=torch.long, device=device)
+        self.log_prior = class_log_prior(self.class_counts)
 
     def forward(self,
                 cls_score: torch.Tensor,
@@ -63,11 +78,14 @@ class BalancedSoftmaxLoss(nn.Module):
                 'BalancedSoftmaxLoss has no class counts: pass class_counts '
                 "or add dict(type='ClassCountsHook') to custom_hooks")
         reduction = reduction_override or self.reduction
-        adjusted = logit_adjust(cls_score, self.class_counts, self.tau)
+        # fp32 (fp64 stays fp64) whatever the dtype of cls_score
+        adjusted = logit_adjust(cls_score, self.class_counts, self.tau,
+                                self.log_prior)
         if label.dim() == 1:
             loss = F.cross_entropy(adjusted, label, reduction='none')
         else:  # soft targets (mixup / cutmix)
-            loss = -(label * F.log_softmax(adjusted, dim=1)).sum(dim=1)
+            log_p = F.log_softmax(adjusted, dim=1)
+            loss = -(label.to(log_p.dtype) * log_p).sum(dim=1)
         if weight is not None:
             weight = weight.float()
         loss = weight_reduce_loss(

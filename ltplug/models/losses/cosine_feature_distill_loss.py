@@ -6,8 +6,9 @@ from typing import Sequence, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmpretrain.registry import MODELS
+
+from ltplug.models.utils.logit_adjust import compute_dtype, l2_normalize
 
 
 @MODELS.register_module()
@@ -28,6 +29,12 @@ class CosineFeatureDistillLoss(nn.Module):
     ``loss_weight`` is ``beta = 100`` and the distiller multiplies the result
     by ``alpha = 0.4``. Teacher features are detached: no gradient reaches a
     teacher through this loss.
+
+    Mixed precision: every normalisation and the cosine are computed in
+    fp32 (``eps = 1e-12`` is 0 in fp16, where a zero feature would give
+    ``0 / 0``), with the norm bound of
+    :func:`ltplug.models.utils.logit_adjust.l2_normalize`, and the loss is
+    fp32.
 
     Args:
         loss_weight (float): The weight ``w`` (CBD's ``beta``).
@@ -67,8 +74,10 @@ class CosineFeatureDistillLoss(nn.Module):
             if t.dim() != 2:
                 raise ValueError(f'teacher feature {k} must be (B, d), but '
                                  f'got shape {tuple(t.shape)}')
-            parts.append(F.normalize(t.detach().float(), dim=1, eps=self.eps))
-        return F.normalize(torch.cat(parts, dim=1), dim=1, eps=self.eps)
+            parts.append(
+                l2_normalize(t.detach(), dim=1, eps=self.eps,
+                             dtype=compute_dtype(t.dtype)))
+        return l2_normalize(torch.cat(parts, dim=1), dim=1, eps=self.eps)
 
     def forward(
         self, student_feat: torch.Tensor,
@@ -94,6 +103,8 @@ class CosineFeatureDistillLoss(nn.Module):
                 f'student feature of shape {tuple(student_feat.shape)} does '
                 'not match the concatenated teacher features of shape '
                 f'{tuple(target.shape)}')
-        s = F.normalize(student_feat, dim=1, eps=self.eps)
+        # norm bound from the input dtype, result and cosine in fp32
+        s = l2_normalize(student_feat, dim=1, eps=self.eps,
+                         dtype=compute_dtype(student_feat.dtype))
         cos = (s * target.to(s.dtype)).sum(dim=1)
         return self.loss_weight * (1.0 - cos).mean()

@@ -6,6 +6,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
+from ltplug.models.utils.logit_adjust import upcast
+
 
 @MODELS.register_module()
 class KDLoss(nn.Module):
@@ -14,6 +16,8 @@ class KDLoss(nn.Module):
     The KL divergence is summed over classes and averaged over the batch
     (``batchmean``), and multiplied by ``T^2`` so that the gradient scale
     does not depend on the temperature. The teacher logits are detached.
+    fp16/bf16 logits are cast to fp32 before the softmax, so the loss is
+    fp32 (as ``torch.autocast`` computes ``kl_div``).
 
     Args:
         temperature (float): The softening temperature ``T``; SSD uses 2.
@@ -50,8 +54,8 @@ class KDLoss(nn.Module):
                 f'{tuple(student_logits.shape)} and '
                 f'{tuple(teacher_logits.shape)}')
         t = self.temperature
-        log_p_s = F.log_softmax(student_logits / t, dim=1)
-        log_p_t = F.log_softmax(teacher_logits.detach().float() / t, dim=1)
-        kl = F.kl_div(
-            log_p_s.float(), log_p_t, reduction='sum', log_target=True)
+        log_p_s = F.log_softmax(upcast(student_logits) / t, dim=1)
+        log_p_t = F.log_softmax(
+            upcast(teacher_logits.detach()).to(log_p_s.dtype) / t, dim=1)
+        kl = F.kl_div(log_p_s, log_p_t, reduction='sum', log_target=True)
         return self.loss_weight * (t**2) * kl / student_logits.size(0)

@@ -4,6 +4,8 @@ import torch
 import torch.nn as nn
 from mmpretrain.registry import MODELS
 
+from ltplug.models.utils.logit_adjust import upcast
+
 
 @MODELS.register_module()
 class LabelAwareMoCoLoss(nn.Module):
@@ -24,6 +26,11 @@ class LabelAwareMoCoLoss(nn.Module):
     multiplies ``exp`` of the logits by a 0/1 mask; here the masked logits are
     set to ``-inf`` and a log-sum-exp is used, which is the same value but
     does not overflow at small temperatures.
+
+    Mixed precision: fp16/bf16 inputs are cast to fp32, and the similarities
+    are cast to fp32 again after the matrix product (which
+    ``torch.autocast`` runs in its low dtype), so the log-sum-exp over the
+    queue and the loss are fp32.
 
     Args:
         temperature (float): ``tau``. Defaults to 0.2 (SSD).
@@ -67,10 +74,11 @@ class LabelAwareMoCoLoss(nn.Module):
                 f'labels must be ({query.size(0)},) and queue_labels '
                 f'({queue.size(0)},), but got {tuple(labels.shape)} and '
                 f'{tuple(queue_labels.shape)}')
-        key = key.detach()
-        queue = queue.detach()
+        query = upcast(query)
+        key = key.detach().to(query.dtype)
+        queue = queue.detach().to(query.dtype)
         l_pos = (query * key).sum(dim=1, keepdim=True) / self.temperature
-        l_neg = query @ queue.t() / self.temperature
+        l_neg = (query @ queue.t()).to(query.dtype) / self.temperature
         same = labels.view(-1, 1) == queue_labels.view(1, -1)
         l_neg = l_neg.masked_fill(same, float('-inf'))
         logits = torch.cat([l_pos, l_neg], dim=1)

@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
 from ltplug.datasets.utils import check_class_counts
-from ltplug.models.utils.logit_adjust import logit_adjust
+from ltplug.models.utils.logit_adjust import (class_log_prior, logit_adjust,
+                                              upcast)
 
 HCM_MASK_MODES = ('zero', 'neg_inf')
 
@@ -36,6 +37,11 @@ class NCLLoss(nn.Module):
 
     The counts may be given here or set before training by
     :class:`ltplug.engine.ClassCountsHook` (``set_class_counts``).
+
+    Mixed precision: the counts are kept as int64 and their log as an fp32
+    buffer (``log_prior``); fp16/bf16 expert logits are cast to fp32 first,
+    so the balanced logits, softmaxes, ``log(p + eps)`` (``eps = 1e-9`` is
+    0 in fp16) and every returned loss are fp32.
 
     Args:
         hcm_n (int): Hard categories kept per sample, counting the ground
@@ -94,7 +100,10 @@ class NCLLoss(nn.Module):
         self.hcm_mask = hcm_mask
         self.eps = float(eps)
         self.loss_weight = float(loss_weight)
-        self.register_buffer('class_counts', torch.empty(0), persistent=False)
+        self.register_buffer(
+            'class_counts', torch.empty(0, dtype=torch.long),
+            persistent=False)
+        self.register_buffer('log_prior', torch.empty(0), persistent=False)
         if class_counts is not None:
             self.set_class_counts(class_counts)
 
@@ -105,13 +114,18 @@ class NCLLoss(nn.Module):
         return n if n else None
 
     def set_class_counts(self, class_counts: Sequence[int]) -> None:
-        """Set the training counts (every class needs at least one image)."""
+        """Set the training counts (every class needs at least one image).
+
+        Args:
+            class_counts (Sequence[int]): Training images per class.
+        """
         counts = check_class_counts(class_counts)
         if self.hcm_n > counts.size:
             raise ValueError(f'hcm_n={self.hcm_n} exceeds the number of '
                              f'classes ({counts.size})')
         self.class_counts = torch.as_tensor(
-            counts, dtype=torch.float32, device=self.class_counts.device)
+            counts, dtype=torch.long, device=self.class_counts.device)
+        self.log_prior = class_log_prior(self.class_counts)
 
     def hard_category_mask(self, logits: torch.Tensor,
                            target: torch.Tensor) -> torch.Tensor:
@@ -184,12 +198,15 @@ class NCLLoss(nn.Module):
             raise ValueError(f'logits have {num_classes} classes but there '
                              f'are {self.class_counts.numel()} class counts')
         target = target.long()
+        # fp16 / bf16 logits are cast to fp32 (fp64 stays fp64)
+        expert_logits = [upcast(z) for z in expert_logits]
         mask = self.hard_category_mask(expert_logits[0], target)
 
         balanced, hard = [], []
         ce = hcm = expert_logits[0].new_zeros(())
         for z in expert_logits:
-            z_bal = logit_adjust(z, self.class_counts)
+            z_bal = logit_adjust(
+                z, self.class_counts, log_prior=self.log_prior)
             if self.hcm_mask == 'zero':
                 z_hard = z_bal * mask
             else:
