@@ -51,7 +51,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED_CIFAR10 = osp.join(osp.dirname(ROOT), 'shared', 'data', 'cifar10')
@@ -258,8 +258,22 @@ def write_stage_config(path: str, stage: Stage, args, data_root: str,
 
 
 def run_stage(stage: Stage, args, done: Dict[str, dict],
-              data_root: str) -> dict:
-    """Train one stage (once) and return its record."""
+              data_root: str, extra_args: Sequence[str] = ()) -> dict:
+    """Train one stage (once) and return its record.
+
+    Args:
+        stage (Stage): The stage.
+        args (Namespace): This script's arguments (``work_dir``, ``gpus``,
+            budget, workers).
+        done (dict): Records of the stages already trained, by name.
+        data_root (str): Folder holding ``cifar-10-batches-py``.
+        extra_args (Sequence[str]): More ``tools/train.py`` arguments (e.g.
+            ``--amp``, ``--cfg-options ...``). Defaults to ().
+
+    Returns:
+        dict: ``work_dir``, ``wall_s``, ``images_per_s``, ``metrics`` (the
+        last validation) and ``per_class`` (its per-class file).
+    """
     if stage.name in done:
         return done[stage.name]
     work = osp.join(args.work_dir, stage.name)
@@ -276,6 +290,7 @@ def run_stage(stage: Stage, args, done: Dict[str, dict],
     else:
         cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'),
                cfg_path, '--work-dir', work]
+    cmd += list(extra_args)
     print(f'[accuracy] {stage.name}: {" ".join(cmd)}', flush=True)
     env = dict(os.environ)
     env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
