@@ -41,7 +41,10 @@ class NCLMultiExpertClassifier(BaseClassifier):
     ``CE([q.k, q.Queue] / T, 0)`` summed over experts. The second view is
     ``inputs[1]`` (a two-view pipeline, e.g. MMPretrain's ``MultiView``
     with ``SelfSupDataPreprocessor``); ``inputs[0]`` is the classification
-    view. Keys are batch-shuffled across ranks for the EMA forward.
+    view. Keys are batch-shuffled across ranks for the EMA forward. The
+    keys are computed before the online forward (they do not depend on
+    it; the batch-shuffle permutation is therefore drawn from the RNG
+    before any random layer of the online forward).
 
     ``moco_mode`` chooses between the released code and standard MoCo:
 
@@ -300,38 +303,52 @@ class NCLMultiExpertClassifier(BaseClassifier):
         view = self._main_view(inputs)
         target = torch.cat([ds.gt_label for ds in data_samples]).to(
             view.device)
-        feats = self.extract_feat(view)
-        logits = [self.heads[i](f) for i, f in enumerate(feats)]
-        losses = self.loss_module(logits, target)
-        if not isinstance(losses, dict):
-            losses = dict(loss=losses)
+        keys = None
         if self.with_moco:
             if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
                 raise ValueError(
                     'MoCo needs two views per image (inputs=[view1, view2]):'
                     ' use a MultiView pipeline with SelfSupDataPreprocessor '
                     'and default_collate')
-            losses['loss_moco'] = self._moco_loss(
-                [f[-1] for f in feats], inputs[1])
+            # The keys do not depend on the online forward, so they are
+            # computed first: their no-grad forwards then run while no
+            # graph is alive instead of on top of the E experts' graphs
+            # (a lower peak; on CPU, glibc otherwise returns and re-faults
+            # that memory every step).
+            keys = self._moco_keys(inputs[1])
+        feats = self.extract_feat(view)
+        logits = [self.heads[i](f) for i, f in enumerate(feats)]
+        losses = self.loss_module(logits, target)
+        if not isinstance(losses, dict):
+            losses = dict(loss=losses)
+        if self.with_moco:
+            losses['loss_moco'] = self._moco_loss([f[-1] for f in feats],
+                                                  keys)
         return losses
 
-    def _moco_loss(self, feats: List[torch.Tensor],
-                   key_view: torch.Tensor) -> torch.Tensor:
-        """InfoNCE of every expert; updates the queues and the EMA."""
+    @torch.no_grad()
+    def _moco_keys(self, key_view: torch.Tensor) -> List[torch.Tensor]:
+        """The EMA keys of every expert on the key view (``'corrected'``
+        mode applies the momentum update first)."""
         if self.moco_mode == 'corrected':
             self.momentum_update()
-        with torch.no_grad():
+        if self.moco_shuffle_bn:
+            key_view, idx_unshuffle = batch_shuffle_ddp(key_view)
+        keys = []
+        for i in range(self.num_experts):
+            k = self.ema_backbones[i](key_view)
+            if self.ema_necks is not None:
+                k = self.ema_necks[i](k)
+            k = F.normalize(self.key_heads[i](k[-1]), dim=1)
             if self.moco_shuffle_bn:
-                key_view, idx_unshuffle = batch_shuffle_ddp(key_view)
-            keys = []
-            for i in range(self.num_experts):
-                k = self.ema_backbones[i](key_view)
-                if self.ema_necks is not None:
-                    k = self.ema_necks[i](k)
-                k = F.normalize(self.key_heads[i](k[-1]), dim=1)
-                if self.moco_shuffle_bn:
-                    k = batch_unshuffle_ddp(k, idx_unshuffle)
-                keys.append(k)
+                k = batch_unshuffle_ddp(k, idx_unshuffle)
+            keys.append(k)
+        return keys
+
+    def _moco_loss(self, feats: List[torch.Tensor],
+                   keys: List[torch.Tensor]) -> torch.Tensor:
+        """InfoNCE of every expert; updates the queues and, in
+        ``'official'`` mode, the EMA."""
         total = feats[0].new_zeros(())
         for i, feat in enumerate(feats):
             q = F.normalize(self.query_heads[i](feat), dim=1)

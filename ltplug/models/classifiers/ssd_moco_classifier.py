@@ -50,12 +50,14 @@ class SSDMoCoClassifier(ImageClassifier):
     query projection ``query_proj = Linear(d, h) - ReLU - Linear(h, dim)``.
     The key encoder (``key_backbone`` + ``key_neck``) and ``key_proj`` are
     EMA copies (momentum ``momentum``, 0.999), started as copies of the
-    query modules and updated before every key forward, as in MoCo. The
-    keys of the second view go into a queue of ``queue_size`` keys kept
-    **with their labels** (:class:`KeyQueue` buffers, so checkpoints and
-    resumed runs keep the queue). ``contrast_loss``
-    (:class:`LabelAwareMoCoLoss`, T = 0.2) drops queue entries of the
-    query's class from the denominator and gives ``loss_contrast``.
+    query modules and updated before every key forward, as in MoCo (the
+    EMA step and the key forward run before the query forward, which they
+    do not depend on). The keys of the second view go into a queue of
+    ``queue_size`` keys kept **with their labels** (:class:`KeyQueue`
+    buffers, so checkpoints and resumed runs keep the queue).
+    ``contrast_loss`` (:class:`LabelAwareMoCoLoss`, T = 0.2) drops queue
+    entries of the query's class from the denominator and gives
+    ``loss_contrast``.
 
     Inputs: ``[query_view, key_view]`` (MMPretrain's ``MultiView`` with
     ``num_views=[1, 1]`` and two transform lists, ``PackInputs``,
@@ -259,13 +261,18 @@ class SSDMoCoClassifier(ImageClassifier):
                 'use MultiView(num_views=[1, 1]) with PackInputs, '
                 'default_collate and SelfSupDataPreprocessor')
         q_view, k_view = inputs[0], inputs[1]
+        # The keys (EMA update, then the key encoder) do not depend on the
+        # query forward, so they come first: their no-grad forward then
+        # runs while no graph is alive rather than on top of the query
+        # encoder's (a lower peak; on CPU, glibc otherwise returns and
+        # re-faults that memory every step).
+        k = self._keys(k_view)
         feats = self.extract_feat(q_view)
         losses = dict(self.head.loss(feats, data_samples))
         losses['loss_cls'] = losses.pop('loss')
         labels = torch.cat([ds.gt_label for ds in data_samples]).to(
             q_view.device)
         q = F.normalize(self.query_proj(feats[-1]), dim=1)
-        k = self._keys(k_view)
         # The loss sees the queue before this step's enqueue. The keys are
         # copied: autograd keeps them for q's gradient and the enqueue
         # writes the buffer in place before backward. The labels only

@@ -278,3 +278,18 @@ def test_bad_alpha():
     cfg['alpha'] = 1.5
     with pytest.raises(ValueError, match='1.5'):
         MODELS.build(cfg)
+
+
+def test_teachers_run_before_the_student(ckpts):
+    """The no-grad teacher forwards come first, while no graph is alive
+    (a lower peak than on top of the student's graph)."""
+    model = MODELS.build(student_cfg(teachers_spec(ckpts, 2))).train()
+    order = []
+    model.backbone.register_forward_hook(
+        lambda *a: order.append(('student', torch.is_grad_enabled())))
+    for i, t in enumerate(model.teachers):
+        t.backbone.register_forward_hook(
+            lambda *a, i=i: order.append((f't{i}', torch.is_grad_enabled())))
+    data = model.data_preprocessor(batch(), True)
+    model(**data, mode='loss')
+    assert order == [('t0', False), ('t1', False), ('student', True)]

@@ -249,3 +249,32 @@ def test_momentum_update_is_one_fused_pass(monkeypatch, mode):
     for g, w, e0 in zip(got, want, ema0):
         torch.testing.assert_close(g, w, rtol=1e-6, atol=1e-7)
     assert any(not torch.equal(g, e0) for g, e0 in zip(got, ema0))
+
+
+@pytest.mark.parametrize('mode', ['official', 'corrected'])
+def test_moco_keys_are_computed_before_the_online_forward(mode):
+    """The E no-grad key forwards run before the experts build their
+    graphs (a lower peak); the keys are the same (the EMA weights they
+    use do not depend on the online forward)."""
+    torch.manual_seed(0)
+    model = build(moco=dict(MOCO), moco_mode=mode).train()
+    order = []
+    for i in range(3):
+        model.backbones[i].register_forward_hook(
+            lambda *a, i=i: order.append(f'online{i}'))
+        model.ema_backbones[i].register_forward_hook(
+            lambda *a, i=i: order.append(f'key{i}'))
+    x1, x2 = torch.randn(4, 3, 16, 16), torch.randn(4, 3, 16, 16)
+    ref = copy.deepcopy(model)
+    model([x1, x2], samples([0, 1, 2, 3]), mode='loss')
+    assert order == ['key0', 'key1', 'key2', 'online0', 'online1',
+                     'online2']
+    # the queued keys: the EMA encoders on view 2 (shuffle-BN permutes
+    # the batch, which on one process changes nothing but BN rounding)
+    if mode == 'corrected':
+        ref.momentum_update()
+    with torch.no_grad():
+        for i in range(3):
+            k = ref.ema_necks[i](ref.ema_backbones[i](x2))[-1]
+            k = torch.nn.functional.normalize(ref.key_heads[i](k), dim=1)
+            torch.testing.assert_close(model.queues[i].keys[:4], k)

@@ -244,3 +244,17 @@ def test_key_queue_copy_is_needed_for_autograd():
     queue[:2] = 0.
     with pytest.raises(RuntimeError, match='modified by an inplace'):
         loss.backward()
+
+
+def test_keys_are_computed_before_the_query_forward():
+    """The no-grad key forward (after the EMA step) runs before the query
+    encoder builds its graph: a lower peak, the same values (see
+    test_one_step_matches_independent_computation)."""
+    model = build().train()
+    order = []
+    model.backbone.register_forward_hook(
+        lambda *a: order.append(('query', torch.is_grad_enabled())))
+    model.key_backbone.register_forward_hook(
+        lambda *a: order.append(('key', torch.is_grad_enabled())))
+    model(views(), samples([0, 1, 2, 3]), mode='loss')
+    assert order == [('key', False), ('query', True)]
