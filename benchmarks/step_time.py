@@ -29,6 +29,15 @@ A method whose time is more than ``--tolerance`` (10%) above its floor is
 reported under ``"over_floor"`` and makes the script exit with status 1
 when ``--strict`` is given.
 
+``"minor_faults"`` is the median number of minor page faults per step of
+every model (where the platform reports them): on CPU, a step whose peak
+memory exceeds what the C allocator kept from the previous steps faults
+that memory in again (glibc returns freed memory at the top of its heap
+to the system beyond ``M_TRIM_THRESHOLD``), which costs time that is
+neither computation nor Python overhead. The models share one heap, so
+the largest-peak models (NCL holds the graphs of its ``E`` experts at
+once) are the ones that pay it.
+
 Example::
 
     python benchmarks/step_time.py --batch-size 128 --steps 20 --threads 2
@@ -45,7 +54,12 @@ import statistics
 import sys
 import tempfile
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
+
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None
 
 import torch
 from mmengine.logging import MMLogger
@@ -217,49 +231,65 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def time_methods(models: Dict[str, torch.nn.Module],
-                 batches: Dict[str, dict], steps: int, warmup: int,
-                 device: str, forward_model: torch.nn.Module,
-                 forward_batch: dict) -> Dict[str, float]:
+def _minor_faults() -> Optional[int]:
+    """Minor page faults of this process so far (None where unknown)."""
+    if resource is None:
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def time_methods(
+        models: Dict[str, torch.nn.Module], batches: Dict[str, dict],
+        steps: int, warmup: int, device: str,
+        forward_model: torch.nn.Module, forward_batch: dict
+) -> Tuple[Dict[str, float], Dict[str, Optional[float]]]:
     """Median seconds per step of every model, plus ``'forward'`` and
     ``'forward_bn'`` (no-gradient forwards of ``forward_model`` in eval and
-    in train mode), interleaved."""
+    in train mode), interleaved; and the median minor page faults per
+    step of each (None where the platform does not count them)."""
     optims = {
         k: OptimWrapper(torch.optim.SGD(
             [p for p in m.parameters() if p.requires_grad], lr=0.01,
             momentum=0.9))
         for k, m in models.items()
     }
-    times: Dict[str, List[float]] = {k: [] for k in models}
-    times['forward'] = []
-    times['forward_bn'] = []
+    names = list(models) + ['forward', 'forward_bn']
+    times: Dict[str, List[float]] = {k: [] for k in names}
+    faults: Dict[str, List[int]] = {k: [] for k in names}
     fwd_data = forward_model.data_preprocessor(forward_batch, False)
+
+    def timed(name: str, fn, keep: bool) -> None:
+        _sync(device)
+        f0, t0 = _minor_faults(), time.perf_counter()
+        fn()
+        _sync(device)
+        t1, f1 = time.perf_counter(), _minor_faults()
+        if keep:
+            times[name].append(t1 - t0)
+            if f0 is not None:
+                faults[name].append(f1 - f0)
+
+    def forward() -> None:
+        with torch.no_grad():
+            forward_model(fwd_data['inputs'], mode='tensor')
+
     for step in range(steps + warmup):
+        keep = step >= warmup
         for name, model in models.items():
             model.train()
-            _sync(device)
-            t0 = time.perf_counter()
-            model.train_step(batches[name], optims[name])
-            _sync(device)
-            if step >= warmup:
-                times[name].append(time.perf_counter() - t0)
+            timed(name,
+                  lambda: model.train_step(batches[name], optims[name]),
+                  keep)
         forward_model.eval()
-        _sync(device)
-        t0 = time.perf_counter()
-        with torch.no_grad():
-            forward_model(fwd_data['inputs'], mode='tensor')
-        _sync(device)
-        if step >= warmup:
-            times['forward'].append(time.perf_counter() - t0)
+        timed('forward', forward, keep)
         forward_model.train()
-        _sync(device)
-        t0 = time.perf_counter()
-        with torch.no_grad():
-            forward_model(fwd_data['inputs'], mode='tensor')
-        _sync(device)
-        if step >= warmup:
-            times['forward_bn'].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in times.items()}
+        timed('forward_bn', forward, keep)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    med_faults = {
+        k: statistics.median(v) if v else None
+        for k, v in faults.items()
+    }
+    return med, med_faults
 
 
 def main(argv=None) -> int:
@@ -307,8 +337,9 @@ def main(argv=None) -> int:
         forward_model = builder.ce().to(device)
         print(f'timing {len(models)} models x {args.steps} steps ...',
               file=sys.stderr, flush=True)
-        med = time_methods(models, batches, args.steps, args.warmup, device,
-                           forward_model, batches['ce'])
+        med, faults = time_methods(models, batches, args.steps,
+                                   args.warmup, device, forward_model,
+                                   batches['ce'])
     t_step, t_fwd, t_bn = med['ce'], med['forward'], med['forward_bn']
     floors = {n: table[n][1](t_step, t_fwd, t_bn) for n in names}
     result = dict(
@@ -322,6 +353,7 @@ def main(argv=None) -> int:
         ratio_to_ce={n: round(med[n] / t_step, 3) for n in names},
         floor_ratio_to_ce={n: round(floors[n] / t_step, 3) for n in names},
         ratio_to_floor={n: round(med[n] / floors[n], 3) for n in names},
+        minor_faults=faults,
     )
     result['over_floor'] = sorted(
         n for n in names if med[n] > floors[n] * (1 + args.tolerance))

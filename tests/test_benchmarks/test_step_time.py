@@ -23,6 +23,10 @@ def test_step_time_tiny(tmp_path):
                (step + fwd) / step) < 0.01
     assert result['floor_ratio_to_ce']['ncl_e3'] == 3.0
     assert result['batch_size'] == 8
+    # minor page faults per step of every timed model (Linux counts them)
+    faults = result['minor_faults']
+    assert set(faults) == set(med)
+    assert all(v is not None and v >= 0 for v in faults.values())
 
 
 def test_step_time_unknown_method_is_refused():
