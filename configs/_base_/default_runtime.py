@@ -24,7 +24,16 @@ custom_hooks = [
 ]
 
 env_cfg = dict(
-    cudnn_benchmark=False,
+    # cuDNN times its convolution algorithms once per input shape and keeps
+    # the fastest. On, since every ltplug config feeds one image size per
+    # split: CIFAR 32 x 32 (random crops with padding), Fashion-MNIST
+    # 28 x 28, 224 x 224 crops for ImageNet-LT / iNaturalist / Places-LT
+    # (tests/test_configs/test_runtime_configs.py checks every config). A
+    # config whose inputs vary in size must set it False (each new shape is
+    # timed again). Where determinism matters, set
+    # randomness.deterministic=True (the kill / resume tests do): MMEngine
+    # then turns cudnn.benchmark off again. No effect without cuDNN.
+    cudnn_benchmark=True,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     # without CUDA, ltplug switches this to gloo
     dist_cfg=dict(backend='nccl'),

@@ -1,32 +1,73 @@
 # Copyright (c) ltplug contributors. All rights reserved.
 """Distributed training without GPUs (gloo) through MMEngine's Runner.
 
-MMEngine 0.10.x assumes CUDA on the ``pytorch`` launcher: it calls
-``torch.cuda.set_device`` and wraps the model in DDP with
-``device_ids=[LOCAL_RANK]``. Both fail on a CPU-only machine. The patches
-here change behaviour **only when no CUDA device is available**: the process
-group then uses ``gloo`` (whatever ``dist_cfg.backend`` says) and DDP is
-built with ``device_ids=None``. On GPUs, NCCL and MMEngine's own code path
-are used unchanged.
+MMEngine 0.10.x assumes an accelerator on the ``pytorch`` launcher: with
+no NPU, MLU or MUSA it calls ``torch.cuda.set_device`` and wraps the model
+in DDP with ``device_ids=[LOCAL_RANK]``. Both fail on a CPU-only machine.
+The patches here change behaviour **only when no accelerator of any kind
+is available** (see :func:`available_accelerators`): the process group then
+uses ``gloo`` (whatever ``dist_cfg.backend`` says) and DDP is built with
+``device_ids=None``. With CUDA, NPU, MLU, MUSA or DIPU, MMEngine's own code
+path (NCCL, HCCL, CNCL, MCCL) is used unchanged.
+
+Apple's MPS does not count: PyTorch has no distributed backend for it and
+MMEngine's launcher would call ``torch.cuda.set_device`` on a Mac, so a
+distributed run there trains on the CPU with gloo, as on any machine
+without an accelerator.
 """
 import os
 import warnings
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import torch
 import torch.nn as nn
 
-__all__ = ['patch_mmengine_cpu_distributed']
+__all__ = ['patch_mmengine_cpu_distributed', 'available_accelerators']
 
 _PATCHED = False
 
+# mmengine.device checks of the accelerators that MMEngine's launcher and
+# DDP wrapper handle themselves. Looked up at call time with getattr: older
+# MMEngine versions lack some (MUSA and DIPU came in 0.10).
+ACCELERATOR_CHECKS = ('is_cuda_available', 'is_npu_available',
+                      'is_mlu_available', 'is_musa_available',
+                      'is_dipu_available')
+
+
+def available_accelerators() -> List[str]:
+    """The accelerators MMEngine reports, e.g. ``['cuda']``.
+
+    Asks ``mmengine.device`` (``is_cuda_available``, ``is_npu_available``,
+    ``is_mlu_available``, ``is_musa_available``, ``is_dipu_available``,
+    those that exist); CUDA falls back to ``torch.cuda.is_available`` where
+    MMEngine has no check. MPS is left out on purpose (see the module
+    docstring).
+
+    Returns:
+        list[str]: Names such as ``'cuda'`` or ``'npu'``; empty on a
+        CPU-only machine.
+    """
+    import mmengine.device as mm_device
+    found = []
+    for name in ACCELERATOR_CHECKS:
+        check = getattr(mm_device, name, None)
+        if check is None and name == 'is_cuda_available':
+            check = torch.cuda.is_available
+        if check is not None and check():
+            found.append(name[len('is_'):-len('_available')])
+    return found
+
 
 def _cpu_only() -> bool:
-    return not torch.cuda.is_available()
+    return not available_accelerators()
 
 
 def patch_mmengine_cpu_distributed() -> bool:
     """Let ``--launcher pytorch`` train on CPU with gloo.
+
+    Wraps MMEngine's ``_init_dist_pytorch`` and ``Runner.wrap_model``; the
+    wrappers call the originals unchanged whenever
+    :func:`available_accelerators` finds one (checked at every call).
 
     Returns:
         bool: True the first time the patch is installed.
@@ -44,8 +85,9 @@ def patch_mmengine_cpu_distributed() -> bool:
             return orig_init(backend, init_backend=init_backend, **kwargs)
         import torch.distributed as torch_dist
         if backend != 'gloo':
-            warnings.warn(f'No CUDA device: using the gloo backend instead of '
-                          f'{backend!r} for CPU distributed training.')
+            warnings.warn('No accelerator (CUDA, NPU, MLU, MUSA, DIPU): using '
+                          f'the gloo backend instead of {backend!r} for CPU '
+                          'distributed training.')
         torch_dist.init_process_group(
             backend='gloo',
             rank=int(os.environ['RANK']),

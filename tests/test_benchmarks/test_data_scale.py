@@ -1,6 +1,6 @@
 # Copyright (c) ltplug contributors. All rights reserved.
 """``benchmarks/data_scale.py`` runs at a tiny size and reports every
-sampler and the metric (so the script cannot rot)."""
+sampler and both metrics (so the script cannot rot)."""
 import importlib.util
 import json
 import os.path as osp
@@ -12,6 +12,12 @@ from tests.helpers import ROOT, run_tool
 SAMPLER_KEYS = {
     'sampler', 'epoch_len', 'build_s', 'array_s', 'list_s', 'array_peak_mib',
     'list_peak_mib', 'target_s', 'ok'
+}
+
+METRIC_KEYS = {
+    'metric', 'seconds', 'cpu_s', 'peak_mib_incl_scores',
+    'host_reads_per_batch', 'host_copy_mib', 'results_kib',
+    'num_predictions', 'num_classes'
 }
 
 
@@ -39,7 +45,7 @@ def test_data_scale_tiny(tmp_path):
     result = json.loads(out.read_text())
     assert set(result) == {
         'scale', 'repeat', 'num_train', 'num_classes', 'max_count',
-        'min_count', 'samplers', 'metric'
+        'min_count', 'samplers', 'metric', 'expert_metric'
     }
     assert result['scale'] == 0.01 and result['repeat'] == 1
     names = [row['sampler'].split()[0] for row in result['samplers']]
@@ -56,5 +62,15 @@ def test_data_scale_tiny(tmp_path):
     assert metric['num_predictions'] == 3 * result['num_classes']
     assert metric['seconds'] > 0
     assert metric['ok'] == (metric['seconds'] < 1.0)
+    expert = result['expert_metric']
+    assert expert['metric'] == 'ExpertAccuracy E=3'
+    assert expert['num_predictions'] == metric['num_predictions']
+    for row in (metric, expert):
+        assert set(row) >= METRIC_KEYS, row
+        assert row['seconds'] > 0 and row['cpu_s'] > 0
+        # one host read of the small results per batch of 256 (243
+        # predictions here: one batch)
+        assert row['host_reads_per_batch'] == 1.0, row
+        assert 0 < row['results_kib'] < 40, row
     # stdout is the same JSON (the metric's log line is silenced)
     assert json.loads(proc.stdout) == result

@@ -6,6 +6,8 @@ import torch
 from mmengine.evaluator import BaseMetric
 from mmpretrain.registry import METRICS
 
+from ltplug.evaluation.functional import first_elements, stack_rows
+
 EXPERT_LOGITS_KEY = 'expert_logits'
 
 
@@ -16,8 +18,12 @@ class ExpertAccuracy(BaseMetric):
 
     Reads ``expert_logits`` (``E x C`` raw logits, as set by
     :class:`ltplug.models.NCLMultiExpertClassifier`) and ``gt_label`` of
-    each data sample. Only the per-expert argmax is kept, so collection
-    stays small. Values are percentages.
+    each data sample. The argmaxes run on the logits' device, once per
+    batch over its ``(B, E, C)`` logits (a view of the model's output when
+    the samples hold its slices); only the ``(B, E + 2)`` int64
+    ``[label, expert argmaxes, ensemble argmax]`` come to the host, in one
+    copy per batch, so neither the logits nor per-sample host reads cross
+    to the host and collection stays small. Values are percentages.
 
     Result keys (with the default prefix ``'expert'``): ``expert/top1_e{i}``
     for each expert ``i``, ``expert/best_single_top1``,
@@ -49,22 +55,28 @@ class ExpertAccuracy(BaseMetric):
             data_batch (Any): The batch from the dataloader (unused).
             data_samples (Sequence[dict | DataSample]): The model outputs.
         """
+        if len(data_samples) == 0:
+            return
+        logits, labels = [], []
         for sample in data_samples:
-            logits = self._get(sample, EXPERT_LOGITS_KEY)
+            sample_logits = self._get(sample, EXPERT_LOGITS_KEY)
             gt = self._get(sample, 'gt_label')
-            if logits is None or gt is None:
+            if sample_logits is None or gt is None:
                 raise KeyError(
                     f'ExpertAccuracy needs {EXPERT_LOGITS_KEY!r} and '
                     "'gt_label' in every data sample; use a multi-expert "
                     'model such as NCLMultiExpertClassifier')
-            logits = torch.as_tensor(logits).detach().float().cpu()
-            if logits.dim() != 2:
-                raise ValueError(f'{EXPERT_LOGITS_KEY} must be (E, C), but '
-                                 f'got shape {tuple(logits.shape)}')
-            preds = logits.argmax(dim=1).tolist()
-            preds.append(int(logits.mean(dim=0).argmax()))
-            label = int(torch.as_tensor(gt).reshape(-1)[0])
-            self.results.append(np.asarray([label] + preds, dtype=np.int64))
+            logits.append(sample_logits)
+            labels.append(gt)
+        batch = stack_rows(logits).float()  # (B, E, C), on the device
+        if batch.dim() != 3:
+            raise ValueError(f'{EXPERT_LOGITS_KEY} must be (E, C), but '
+                             f'got shape {tuple(batch.shape[1:])}')
+        preds = batch.argmax(dim=2)  # (B, E)
+        ensemble = batch.mean(dim=1).argmax(dim=1, keepdim=True)
+        labels_t = first_elements(labels, device=batch.device)
+        block = torch.cat([labels_t[:, None], preds, ensemble], dim=1)
+        self.results.extend(block.cpu().numpy())
 
     def compute_metrics(self, results: List[np.ndarray]) -> Dict[str, float]:
         """Per-expert, best single and ensemble top-1 (percent)."""

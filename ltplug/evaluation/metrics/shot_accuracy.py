@@ -12,7 +12,8 @@ from mmengine.logging import MMLogger, print_log
 from mmpretrain.registry import METRICS
 
 from ltplug.datasets.utils import CLASS_COUNTS_KEY, check_class_counts
-from ltplug.evaluation.functional import group_accuracy, shot_groups
+from ltplug.evaluation.functional import (first_elements, group_accuracy,
+                                          shot_groups, stack_rows)
 
 GROUPS = ('many', 'medium', 'few')
 
@@ -72,46 +73,6 @@ def _current_log_dir() -> Optional[str]:
     return None
 
 
-def rows_as_matrix(rows: Sequence[Any]) -> Optional[torch.Tensor]:
-    """The ``(B, C)`` tensor whose rows are ``rows``, without copying.
-
-    A classification head gives every data sample one row of its
-    ``(B, C)`` score tensor, so the samples' ``pred_score`` tensors are
-    evenly spaced views into one storage. Seeing them again as a matrix
-    spares stacking them (a copy of all scores: about 0.8 GB over an
-    iNaturalist-2018 validation set).
-
-    Args:
-        rows (Sequence): The per-sample scores.
-
-    Returns:
-        torch.Tensor | None: A strided view whose row ``i`` is ``rows[i]``,
-        or None when the rows are not 1-D tensors with unit stride, of one
-        size, dtype and device, evenly spaced in one storage (the caller
-        then stacks them).
-    """
-    first = rows[0]
-    if not isinstance(first, torch.Tensor) or first.dim() != 1:
-        return None
-    shape, dtype, device = first.shape, first.dtype, first.device
-    ptr0 = first.data_ptr()
-    step = (rows[1].data_ptr() - ptr0) if len(rows) > 1 else 0
-    if step < 0 or step % first.element_size():
-        return None
-    for i, row in enumerate(rows):
-        if (not isinstance(row, torch.Tensor) or row.shape != shape
-                or row.dtype != dtype or row.device != device
-                or (row.numel() > 1 and row.stride(0) != 1)
-                or row.data_ptr() != ptr0 + i * step):
-            return None
-    try:  # refuses to read past the first row's storage
-        return first.as_strided((len(rows), first.numel()),
-                                (step // first.element_size(), 1),
-                                first.storage_offset())
-    except RuntimeError:
-        return None
-
-
 @METRICS.register_module()
 class ShotAccuracy(BaseMetric):
     """Top-k accuracy plus many / medium / few-shot accuracy.
@@ -140,9 +101,14 @@ class ShotAccuracy(BaseMetric):
     current MMLogger's log file (``work_dir/<timestamp>/`` under a Runner);
     the path is logged. ``tools/analysis/plot_per_class.py`` plots it.
 
-    Each sample is stored as ``[label, top-1 index, ..., top-maxk index]``
-    (int64) only, so distributed collection stays small even for thousands
-    of classes.
+    The top-k runs on the scores' device, once per batch (one ``topk`` over
+    the batch's ``(B, C)`` scores); only its small result comes to the host,
+    in one copy per batch: each sample is stored as one float64 row
+    ``[label, top-1 index, ..., top-maxk index, confidence]`` (the indices
+    are exact in float64; the confidence is the top-1 score, ``max`` of
+    ``pred_score``, as float32, nan without ``pred_score``). Neither a score
+    matrix nor a per-sample host read (``int(tensor)``) is involved, and
+    distributed collection stays small even for thousands of classes.
 
     Args:
         topk (int | Sequence[int]): The ``k`` of the overall top-k accuracy.
@@ -219,7 +185,7 @@ class ShotAccuracy(BaseMetric):
         return getattr(sample, key, None)
 
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
-        """Store ``[label, top-maxk predicted classes]`` of every sample.
+        """Store ``[label, top-maxk classes, confidence]`` of every sample.
 
         Args:
             data_batch (Any): The batch from the dataloader (unused).
@@ -236,24 +202,16 @@ class ShotAccuracy(BaseMetric):
             if gt is None:
                 raise KeyError('ShotAccuracy needs gt_label in every data '
                                f'sample, got keys {list(sample.keys())}')
-            if isinstance(gt, torch.Tensor) and gt.numel() == 1:
-                labels.append(int(gt))  # the common case, 6x cheaper
-            else:
-                labels.append(int(torch.as_tensor(gt).reshape(-1)[0]))
+            labels.append(gt)
             scores.append(self._get(sample, 'pred_score'))
-        labels_t = torch.as_tensor(labels, dtype=torch.int64).unsqueeze(1)
         if all(s is not None for s in scores):
-            # one batched top-k over the stacked (B, C) scores: 3x faster
-            # than one call per sample at C = 8,142 (benchmarks/data_scale.py)
-            stacked = rows_as_matrix(scores)
-            if stacked is None:
-                stacked = torch.stack([
-                    s if isinstance(s, torch.Tensor) and s.dim() == 1 else
-                    torch.as_tensor(s).reshape(-1) for s in scores
-                ])
-            stacked = stacked.cpu()
-            k = min(self.maxk, stacked.size(1))
-            top = stacked.topk(k, dim=1).indices
+            # (B, C) on the scores' device: a view of the head's output when
+            # the samples hold its rows, else one stack
+            batch = stack_rows(scores)
+            batch = batch.reshape(batch.size(0), -1)
+            k = min(self.maxk, batch.size(1))
+            values, top = batch.topk(k, dim=1)
+            conf = values[:, 0].float()
             if k < self.maxk:  # fewer classes than maxk: pad with -1
                 top = torch.cat(
                     [top, top.new_full((top.size(0), self.maxk - k), -1)], 1)
@@ -261,12 +219,24 @@ class ShotAccuracy(BaseMetric):
             if self.maxk > 1:
                 raise ValueError(
                     f'topk={self.topk} needs pred_score in the data samples')
-            top = torch.as_tensor([
-                int(torch.as_tensor(self._get(s, 'pred_label')).reshape(-1)[0])
-                for s in data_samples
-            ]).unsqueeze(1)
-        rows = torch.cat([labels_t, top.to(torch.int64)], dim=1).numpy()
-        self.results.extend(list(rows))
+            preds = [self._get(s, 'pred_label') for s in data_samples]
+            if any(p is None for p in preds):
+                raise KeyError('ShotAccuracy needs pred_score or pred_label '
+                               'in every data sample')
+            top = first_elements(preds).unsqueeze(1)
+            conf = torch.full((top.size(0), ),
+                              float('nan'),
+                              device=top.device)
+        labels_t = first_elements(labels, device=top.device)
+        # one int64 block, one copy to the host; the float32 confidence
+        # travels bit for bit in the last column
+        conf_bits = conf.contiguous().view(torch.int32).to(torch.int64)
+        block = torch.cat(
+            [labels_t[:, None], top.to(torch.int64), conf_bits[:, None]],
+            dim=1).cpu().numpy()
+        rows = block.astype(np.float64)
+        rows[:, -1] = block[:, -1].astype(np.int32).view(np.float32)
+        self.results.extend(rows)
 
     # ------------------------------------------------------------------
     # at the end
@@ -288,7 +258,8 @@ class ShotAccuracy(BaseMetric):
         """Top-k, many / medium / few accuracies (in %) of all samples.
 
         Args:
-            results (list[np.ndarray]): The rows stored by :meth:`process`.
+            results (list[np.ndarray]): The rows stored by :meth:`process`
+                (or rows without the confidence column).
 
         Returns:
             dict[str, float]: ``top{k}`` for every k and ``many``,
@@ -297,7 +268,7 @@ class ShotAccuracy(BaseMetric):
         counts = self._resolve_counts()
         summary, per_class = self.evaluate_arrays(
             np.stack(results) if results else np.zeros(
-                (0, 1 + self.maxk), np.int64), counts)
+                (0, 2 + self.maxk), np.float64), counts)
         if self.save_per_class:
             self._dump(summary, per_class, counts)
         if self.print_table:
@@ -318,16 +289,24 @@ class ShotAccuracy(BaseMetric):
 
     def evaluate_arrays(self, rows: np.ndarray, counts: np.ndarray
                         ) -> Tuple[Dict[str, float], Dict[str, np.ndarray]]:
-        """Vectorised core: metrics from an ``(N, 1 + maxk)`` int array.
+        """Vectorised core: metrics from the stacked rows of the samples.
 
         Args:
-            rows (np.ndarray): ``[label, top-1, ..., top-maxk]`` per sample.
+            rows (np.ndarray): ``(N, 1 + maxk)`` ``[label, top-1, ...,
+                top-maxk]`` per sample; further columns (the confidence
+                that :meth:`process` stores) are ignored.
             counts (np.ndarray): Training counts, one per class.
 
         Returns:
             tuple: the summary dict and per-class arrays ``acc`` (top-1 in %,
             nan where no test sample), ``num_test`` and group masks.
         """
+        rows = np.asarray(rows)
+        if rows.ndim != 2 or rows.shape[1] < 1 + self.maxk:
+            raise ValueError(
+                f'rows must be (N, >= {1 + self.maxk}) for topk={self.topk}'
+                f', but got shape {rows.shape}')
+        rows = rows[:, :1 + self.maxk].astype(np.int64)
         num_classes = len(counts)
         labels = rows[:, 0]
         if labels.size and (labels.min() < 0 or labels.max() >= num_classes):

@@ -1,5 +1,6 @@
 # Copyright (c) ltplug contributors. All rights reserved.
 import json
+import logging
 import math
 import os.path as osp
 import time
@@ -250,44 +251,9 @@ def test_large_scale_is_fast():
     assert res['many'] == pytest.approx(np.mean(per_cls))
 
 
-def test_rows_as_matrix_sees_head_rows_without_copy():
-    from ltplug.evaluation.metrics.shot_accuracy import rows_as_matrix
-    scores = torch.randn(6, 9)
-    # a head's (B, C) output split per sample: a view, no copy
-    view = rows_as_matrix(list(scores))
-    assert view is not None and view.data_ptr() == scores.data_ptr()
-    assert torch.equal(view, scores)
-    # rows of a column slice are spaced wider than their length
-    sliced = scores[:, 2:7]
-    assert torch.equal(rows_as_matrix(list(sliced)), sliced)
-    # DataSample keeps the view (what MMPretrain heads hand the metric)
-    samples = [DataSample().set_pred_score(r).to_dict() for r in scores]
-    assert rows_as_matrix([s['pred_score'] for s in samples]) is not None
-    assert rows_as_matrix(list(scores[:1])) is not None  # one sample
-
-
-@pytest.mark.parametrize('case', [
-    'separate', 'reversed', 'columns', 'mixed_dtype', 'not_tensor',
-    'gap', 'own_storages'])
-def test_rows_as_matrix_refuses_what_is_not_one_matrix(case):
-    from ltplug.evaluation.metrics.shot_accuracy import rows_as_matrix
-    scores = torch.randn(5, 8)
-    rows = {
-        'separate': [r.clone() for r in scores],
-        'reversed': list(scores)[::-1],
-        'columns': list(scores.t()),  # stride 5 within a row
-        'mixed_dtype': list(scores[:4]) + [scores[4].double()],
-        'not_tensor': [r.numpy() for r in scores],
-        'gap': [scores[0], scores[1], scores[3]],  # uneven spacing
-        # evenly spaced, but each row its own storage: no view may span
-        # them (torch refuses to read past the first row's storage)
-        'own_storages': [torch.from_numpy(r) for r in scores.numpy()],
-    }[case]
-    assert rows_as_matrix(rows) is None
-
-
-def test_head_rows_and_separate_scores_give_same_metrics(tmp_path):
-    """The zero-copy path and the stacking path store the same rows."""
+def test_head_rows_and_separate_scores_give_same_rows(tmp_path):
+    """The zero-copy path (the samples hold rows of one (B, C) tensor, as a
+    head hands them) and the stacking path store the same rows."""
     rng = torch.Generator().manual_seed(0)
     scores = torch.rand(40, NUM_CLASSES, generator=rng)
     labels = torch.randint(0, NUM_CLASSES, (40, ), generator=rng)
@@ -305,7 +271,115 @@ def test_head_rows_and_separate_scores_give_same_metrics(tmp_path):
             metric.process(None, samples[i:i + 16])
         results.append(np.stack(metric.results))
     assert np.array_equal(results[0], results[1])
-    # and both match an independent top-3
-    expected_top = scores.topk(3, dim=1).indices.numpy()
-    assert np.array_equal(results[0][:, 1:], expected_top)
-    assert np.array_equal(results[0][:, 0], labels.numpy())
+    # [label, top-1, top-2, top-3, confidence], checked independently
+    table = results[0]
+    assert table.shape == (40, 5)
+    assert np.array_equal(table[:, 0], labels.numpy())
+    assert np.array_equal(table[:, 1:4],
+                          np.argsort(-scores.numpy(), axis=1)[:, :3])
+    assert np.array_equal(table[:, 4], scores.numpy().max(axis=1))
+
+
+def test_confidence_is_nan_with_pred_label_only():
+    metric = METRICS.build(
+        dict(type='ShotAccuracy', class_counts=[5, 500], save_per_class=False))
+    metric.process(None, [
+        dict(gt_label=torch.tensor([1]), pred_label=torch.tensor([0])),
+        dict(gt_label=1, pred_label=1),
+    ])
+    table = np.stack(metric.results)
+    assert np.array_equal(table[:, :2], [[1, 0], [1, 1]])
+    assert np.isnan(table[:, 2]).all()
+
+
+def test_evaluate_arrays_needs_maxk_columns():
+    metric = METRICS.build(dict(type='ShotAccuracy', topk=(1, 5),
+                                class_counts=COUNTS))
+    with pytest.raises(ValueError, match=r'\(3, 4\)'):
+        metric.evaluate_arrays(np.zeros((3, 4)), np.asarray(COUNTS))
+
+
+def reference_metrics(scores, labels, counts, topk):
+    """Top-k and many / medium / few (standard rule) by plain loops."""
+    order = np.argsort(-scores, axis=1, kind='stable')
+    out = {}
+    for k in topk:
+        hits = [labels[i] in order[i, :k] for i in range(len(labels))]
+        out[f'top{k}'] = 100.0 * sum(hits) / len(hits)
+    per_class = {}
+    for c in range(len(counts)):
+        idx = [i for i in range(len(labels)) if labels[i] == c]
+        if idx:
+            per_class[c] = 100.0 * sum(order[i, 0] == c
+                                       for i in idx) / len(idx)
+    for name, member in (('many', lambda n: n > 100),
+                         ('medium', lambda n: 20 <= n <= 100),
+                         ('few', lambda n: n < 20)):
+        accs = [a for c, a in per_class.items() if member(counts[c])]
+        out[name] = sum(accs) / len(accs) if accs else float('nan')
+    return out, per_class
+
+
+@pytest.mark.parametrize('layout', ['head_rows', 'separate', 'numpy'])
+def test_random_scores_match_plain_computation(tmp_path, layout):
+    """Random, tie-free scores in uneven batches, topk=(1, 5): the summary,
+    the per-class JSON and the logged table equal a computation by plain
+    loops (independent of torch.topk and of the metric's numpy code)."""
+    num_classes, n = 60, 230
+    gen = torch.Generator().manual_seed(1)
+    counts = torch.randint(2, 400, (num_classes, ), generator=gen).tolist()
+    counts[:3] = [150, 50, 5]  # every group has classes
+    scores = torch.rand(n, num_classes, generator=gen)
+    labels = torch.randint(0, num_classes, (n, ), generator=gen)
+    # make the true class win or come 2nd-5th now and then
+    boost = torch.rand(n, generator=gen)
+    scores[torch.arange(n), labels] += boost
+    np_scores = scores.numpy()
+    assert all(len(np.unique(r)) == num_classes for r in np_scores)
+    metric = METRICS.build(
+        dict(type='ShotAccuracy', topk=(1, 5), class_counts=counts,
+             out_dir=str(tmp_path)))
+    start = 0
+    for size in (37, 64, 64, 52, 13):  # last batches partial
+        block = scores[start:start + size]
+        if layout == 'head_rows':
+            rows = list(block)
+        elif layout == 'separate':
+            rows = [r.clone() for r in block]
+        else:
+            rows = [r.numpy().copy() for r in block]
+        metric.process(None, [
+            dict(gt_label=labels[i:i + 1], pred_score=r)
+            for i, r in zip(range(start, start + size), rows)
+        ])
+        start += size
+    assert start == n
+    logger = MMLogger.get_current_instance()
+    messages = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logger.addHandler(handler)
+    try:
+        res = metric.evaluate(n)
+    finally:
+        logger.removeHandler(handler)
+    expected, per_class = reference_metrics(np_scores, labels.numpy(),
+                                            counts, (1, 5))
+    assert set(res) == {f'shot/{k}' for k in expected}
+    for key, value in expected.items():
+        assert res[f'shot/{key}'] == pytest.approx(value, rel=1e-12), key
+    assert 0 < expected['top1'] < expected['top5'] < 100
+    data = json.load(open(osp.join(tmp_path, 'per_class_accuracy.json')))
+    for row in data['per_class']:
+        c = row['label']
+        assert row['num_test'] == int((labels == c).sum())
+        if c in per_class:
+            assert row['top1'] == pytest.approx(per_class[c], rel=1e-12)
+        else:
+            assert row['top1'] is None
+    table = next(m for m in messages if '| acc (%)' in m)
+    acc_row = next(ln for ln in table.splitlines() if 'acc (%)' in ln)
+    assert [c.strip() for c in acc_row.strip('|').split('|')][1:] == [
+        f'{expected[k]:.2f}'
+        for k in ('top1', 'top5', 'many', 'medium', 'few')
+    ]
