@@ -6,7 +6,8 @@
 # sampling, cross-entropy; pad-4 crop + flip; pixels scaled to [0, 1] (no
 # mean/std normalisation). Our choices (not from the official code): 200
 # epochs, batch 128, lr 0.05 (CBD's 0.1 x batch / 256) cosine-decayed per
-# step without warm-up, momentum 0.9 (no Nesterov), weight decay 5e-4.
+# step without warm-up, momentum 0.9 (no Nesterov), weight decay 5e-4 in
+# PyTorch SGD semantics (see the optimizer below).
 # The seed is set on the command line (randomness.seed=1 / 2).
 _base_ = [
     '../_base_/datasets/cifar10_lt.py',
@@ -56,6 +57,10 @@ optim_wrapper = dict(
         lr=0.05,
         momentum=0.9,
         nesterov=False,
+        # PyTorch SGD weight_decay (lambda * theta added to the gradient),
+        # our choice: the CIFAR-LT value of ltplug's SSD configs (LDAM-DRW
+        # and NCL use 2e-4). It is NOT the ImageNet-LT value converted:
+        # CBD's official 5e-4 there is SGD weight_decay 2.5e-4.
         weight_decay=5e-4))
 # cosine decay to 0 over all steps, updated every iteration
 param_scheduler = dict(
