@@ -15,6 +15,8 @@ model = dict(
     backbone=dict(
         type='ResNet',
         depth=152,
+        zero_init_residual=False,
+        # every expert and every EMA copy loads these weights
         init_cfg=dict(
             type='Pretrained',
             checkpoint='https://download.pytorch.org/models/'
@@ -25,7 +27,10 @@ model = dict(
         num_classes=365,
         in_channels=2048,
         scale=16.,
-        bias=True),
+        bias=True,
+        # PyTorch's Linear default, as the code: U(+-1/sqrt(2048))
+        init_cfg=dict(type='Uniform', layer='Linear', a=-2048**-0.5,
+                      b=2048**-0.5)),
     loss=dict(type='NCLLoss', hcm_n=122, hcm_mask='zero'),
     moco=dict(queue_size=65536, dim=1024, temperature=0.2, momentum=0.999,
               loss_weight=1.),

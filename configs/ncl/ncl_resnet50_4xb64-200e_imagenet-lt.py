@@ -10,16 +10,23 @@ _base_ = [
 model = dict(
     type='NCLMultiExpertClassifier',
     num_experts=3,
-    # the code's ResNet-50 keeps PyTorch's default init ("kaiming init
-    # missing"); MMPretrain's Kaiming init is used here
-    backbone=dict(type='ResNet', depth=50),
+    # the code's ResNet-50 keeps PyTorch's default init (its comment
+    # "kaiming init missing"; ALGORITHMS.md 4.4): no init_cfg, no zero-init
+    # residual. For torchvision-style init instead set init_cfg to
+    # [dict(type='Kaiming', layer='Conv2d'),
+    #  dict(type='Constant', val=1, layer='_BatchNorm')].
+    backbone=dict(
+        type='ResNet', depth=50, zero_init_residual=False, init_cfg=None),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='CosineClsHead',
         num_classes=1000,
         in_channels=2048,
         scale=16.,
-        bias=True),
+        bias=True,
+        # PyTorch's Linear default, as the code: U(+-1/sqrt(2048))
+        init_cfg=dict(type='Uniform', layer='Linear', a=-2048**-0.5,
+                      b=2048**-0.5)),
     loss=dict(type='NCLLoss', hcm_n=300, hcm_mask='zero'),
     data_preprocessor=dict(
         type='ClsDataPreprocessor',

@@ -11,14 +11,20 @@ _base_ = [
 model = dict(
     type='NCLMultiExpertClassifier',
     num_experts=3,
-    backbone=dict(type='ResNet', depth=50),
+    # PyTorch's default init, as the code's ResNet-50 (see the ImageNet-LT
+    # config)
+    backbone=dict(
+        type='ResNet', depth=50, zero_init_residual=False, init_cfg=None),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='CosineClsHead',
         num_classes=8142,
         in_channels=2048,
         scale=32.,
-        bias=True),
+        bias=True,
+        # PyTorch's Linear default, as the code: U(+-1/sqrt(2048))
+        init_cfg=dict(type='Uniform', layer='Linear', a=-2048**-0.5,
+                      b=2048**-0.5)),
     loss=dict(type='NCLLoss', hcm_n=2442, hcm_mask='zero'),
     data_preprocessor=dict(
         type='ClsDataPreprocessor',

@@ -9,4 +9,7 @@ model = dict(
         type='ResNeXt',
         depth=50,
         groups=32,
-        width_per_group=4))
+        width_per_group=4,
+        # PyTorch's default init, as the ResNet-50 config
+        zero_init_residual=False,
+        init_cfg=None))

@@ -11,7 +11,17 @@ num_classes = 100
 model = dict(
     type='NCLMultiExpertClassifier',
     num_experts=3,
-    backbone=dict(type='CIFARResNet', depth=32),
+    # the code's resnet_cifar.py: kaiming_normal_ (fan_in) on every conv,
+    # BN weight 1 / bias 0 (PyTorch's default), no zero-init residual
+    backbone=dict(
+        type='CIFARResNet',
+        depth=32,
+        zero_init_residual=False,
+        init_cfg=[
+            dict(type='Kaiming', layer='Conv2d', mode='fan_in',
+                 nonlinearity='relu', distribution='normal'),
+            dict(type='Constant', val=1, bias=0, layer='_BatchNorm'),
+        ]),
     neck=dict(type='GlobalAveragePooling'),
     # plain Linear with bias and PyTorch's default init, as in the code
     head=dict(

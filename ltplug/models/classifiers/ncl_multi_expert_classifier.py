@@ -8,6 +8,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.model import ModuleList
 from mmpretrain.models.classifiers import BaseClassifier
 from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from mmpretrain.registry import MODELS
@@ -117,10 +118,13 @@ class NCLMultiExpertClassifier(BaseClassifier):
         self.num_experts = num_experts
         self.moco_mode = moco_mode
 
-        def build_stack(cfg: Optional[dict]) -> Optional[nn.ModuleList]:
+        # MMEngine's ModuleList (not torch's): its init_weights() reaches
+        # every expert, so each one's init_cfg (e.g. ImageNet weights) is
+        # applied; a plain nn.ModuleList is skipped by MMEngine.
+        def build_stack(cfg: Optional[dict]) -> Optional[ModuleList]:
             if cfg is None:
                 return None
-            return nn.ModuleList(
+            return ModuleList(
                 MODELS.build(copy.deepcopy(cfg)) for _ in range(num_experts))
 
         self.backbones = build_stack(backbone)
@@ -178,9 +182,11 @@ class NCLMultiExpertClassifier(BaseClassifier):
                 nn.Linear(feat_dim, dim))
 
         n = self.num_experts
-        self.ema_backbones = nn.ModuleList(
+        # EMA copies get their own init_cfg too (the official 'official'
+        # mode does not copy them from the experts)
+        self.ema_backbones = ModuleList(
             MODELS.build(copy.deepcopy(backbone)) for _ in range(n))
-        self.ema_necks = None if neck is None else nn.ModuleList(
+        self.ema_necks = None if neck is None else ModuleList(
             MODELS.build(copy.deepcopy(neck)) for _ in range(n))
         self.query_heads = nn.ModuleList(mlp() for _ in range(n))
         self.key_heads = nn.ModuleList(mlp() for _ in range(n))
