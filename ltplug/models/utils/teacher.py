@@ -61,7 +61,11 @@ def norm_signature(preprocessor: nn.Module) -> tuple:
     if enabled:
         mean = [round(float(v), 6) for v in preprocessor.mean.flatten()]
         std = [round(float(v), 6) for v in preprocessor.std.flatten()]
-    to_rgb = bool(getattr(preprocessor, '_channel_conversion', False))
+    # MMEngine's ImgDataPreprocessor (and MMPretrain's SelfSup one) keep
+    # the flag as ``_channel_conversion``, MMPretrain's ClsDataPreprocessor
+    # as ``to_rgb``
+    to_rgb = bool(getattr(preprocessor, '_channel_conversion', False)
+                  or getattr(preprocessor, 'to_rgb', False))
     return enabled, mean, std, to_rgb
 
 

@@ -47,3 +47,22 @@ def test_drop_prefixed_keys_removes_weights_and_metadata():
     assert sorted(state) == ['student.bias', 'student.weight']
     assert not any(k.startswith('teacher') for k in state._metadata)
     assert 'student' in state._metadata
+
+
+@pytest.mark.parametrize('kind', ['ClsDataPreprocessor',
+                                  'SelfSupDataPreprocessor'])
+def test_norm_signature_sees_the_channel_conversion(kind):
+    """A teacher fed BGR and a student fed RGB (or the reverse) must not
+    compare equal: MMPretrain's ClsDataPreprocessor keeps the flag as
+    ``to_rgb``, MMEngine's preprocessors as ``_channel_conversion``."""
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+
+    from ltplug.models.utils.teacher import norm_signature
+    init_default_scope('mmpretrain')
+    norm = dict(mean=[1., 2., 3.], std=[4., 5., 6.])
+    rgb = MODELS.build(dict(type=kind, to_rgb=True, **norm))
+    bgr = MODELS.build(dict(type=kind, to_rgb=False, **norm))
+    assert norm_signature(rgb)[3] is True
+    assert norm_signature(bgr)[3] is False
+    assert norm_signature(rgb) != norm_signature(bgr)
