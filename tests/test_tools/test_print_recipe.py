@@ -436,12 +436,6 @@ def test_ncl_cifar_per_epoch_lr_official():
         assert lr_at(r, epoch) == pytest.approx(official(epoch)), epoch
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason='NCLMultiExpertClassifier keeps its experts in a plain '
-    'nn.ModuleList, so their init_cfg is never applied (PyTorch default '
-    'init; being fixed); the code uses kaiming_normal_ (fan_in) on the '
-    'ResNet-32 convs (and CIFARResNet\'s own default is fan_out)')
 def test_ncl_cifar_expert_init_official():
     row = init_row(recipe(NCL_CIFAR), 'backbones')
     assert row['init'] == 'Kaiming fan_in'
@@ -498,11 +492,6 @@ def test_cbd_imagenet_lt_recipe():
     assert pre['mean'] == [0, 0, 0] and pre['std'] == [255, 255, 255]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason='CBD weight decay: TF adds wd * 0.5 * l2_loss = (wd / 4) '
-    '||theta||^2, i.e. PyTorch SGD weight_decay = wd / 2 = 2.5e-4 on '
-    'ImageNet-LT; configs had 5e-4 (being fixed, may pass)')
 def test_cbd_imagenet_lt_weight_decay_official():
     r = recipe(CBD_INLT, '--train-size', str(IMAGENET_LT_TRAIN))
     assert single_decay(r)['weight_decay'] == pytest.approx(2.5e-4)
