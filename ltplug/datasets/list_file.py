@@ -9,6 +9,9 @@ classifier-balancing hold one image per line::
 Format accepted by :func:`parse_list_lines` (line numbers are 1-based and
 count ``\\n``-separated lines, as editors and ``nl`` do):
 
+* the file is UTF-8; a UTF-8 byte-order mark at its start (written by some
+  Windows editors and by Excel's "CSV UTF-8") is removed. A UTF-16 file
+  (Notepad's "Unicode") is refused with one error saying so;
 * a line is split from the next at ``\\n``; one trailing ``\\r`` (CRLF files)
   is removed;
 * a line made only of spaces and tabs (or empty) holds no image and is
@@ -30,6 +33,8 @@ from typing import Iterable, List, Optional, Tuple, Union
 import numpy as np
 from mmengine.fileio import get
 
+from ltplug.utils.validate import check_number
+
 __all__ = ['parse_list_lines', 'parse_list_file']
 
 _SEP = ' \t'
@@ -42,6 +47,8 @@ _VALID = re.compile(
 _LABEL = re.compile(r'-?[0-9]+', re.ASCII)
 _CONTROL = re.compile(r'[\x00-\x08\x0a-\x1f\x7f]')
 _SHOW = 80  # characters of a bad line quoted in an error
+_BOM = '\ufeff'
+_UTF16_BOMS = (b'\xff\xfe', b'\xfe\xff')
 
 
 def _quote(text: str) -> str:
@@ -52,12 +59,8 @@ def _quote(text: str) -> str:
 
 
 def _check_num_classes(num_classes: Optional[int]) -> None:
-    if num_classes is None:
-        return
-    if isinstance(num_classes, bool) or not isinstance(
-            num_classes, (int, np.integer)) or num_classes < 1:
-        raise ValueError(
-            f'num_classes must be a positive int, but got {num_classes!r}')
+    check_number('num_classes', num_classes, integer=True, min=1,
+                 allow_none=True)
 
 
 def parse_list_lines(lines: Iterable[Union[str, bytes]],
@@ -68,7 +71,8 @@ def parse_list_lines(lines: Iterable[Union[str, bytes]],
 
     Args:
         lines (Iterable[str | bytes]): The lines, without their ``\\n``
-            (bytes are decoded as UTF-8).
+            (bytes are decoded as UTF-8; a byte-order mark starting the
+            first line is removed).
         num_classes (int, optional): Labels must lie in
             ``[0, num_classes)``. Defaults to None (any label >= 0).
         source (str): Name of the list in error messages. Defaults to
@@ -90,12 +94,14 @@ def parse_list_lines(lines: Iterable[Union[str, bytes]],
         where = f'{source}:{line_no}'
         if isinstance(raw, bytes):
             try:
-                line = raw.decode('utf-8')
+                line = raw.decode('utf-8-sig' if line_no == 1 else 'utf-8')
             except UnicodeDecodeError as e:
                 raise ValueError(f'{where}: line is not valid UTF-8 ({e}): '
                                  f'{_quote(str(raw))}') from None
         else:
             line = raw
+        if line_no == 1 and line.startswith(_BOM):
+            line = line[1:]  # UTF-8 byte-order mark
         m = _VALID.fullmatch(line)
         if m is not None:
             label = int(m.group(2))
@@ -154,9 +160,14 @@ def parse_list_file(path: str,
 
     Raises:
         FileNotFoundError: If the list does not exist.
-        ValueError: On a bad line (``path:line`` in the message).
+        ValueError: On a UTF-16 file, or a bad line (``path:line`` in the
+            message).
     """
     data = get(path, backend_args=backend_args)
+    if data.startswith(_UTF16_BOMS):
+        raise ValueError(
+            f'{path} is UTF-16 encoded (it starts with a UTF-16 byte-order '
+            'mark); save the list as UTF-8')
     try:
         lines = data.decode('utf-8').split('\n')
     except UnicodeDecodeError:

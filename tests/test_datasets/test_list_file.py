@@ -129,10 +129,64 @@ def test_missing_file(tmp_path):
         parse_list_file(osp.join(str(tmp_path), 'nope.txt'), 2)
 
 
-@pytest.mark.parametrize('num_classes', [0, -1, 2.5, True, '3'])
-def test_bad_num_classes(num_classes):
-    with pytest.raises(ValueError, match='num_classes'):
+@pytest.mark.parametrize('num_classes,error', [(0, ValueError),
+                                               (-1, ValueError),
+                                               (2.5, TypeError),
+                                               (True, TypeError),
+                                               ('3', TypeError)])
+def test_bad_num_classes(num_classes, error):
+    with pytest.raises(error, match=f'num_classes .* but got '
+                       f'{re.escape(repr(num_classes))}'):
         parse_list_lines(['a 0'], num_classes)
+
+
+CANONICAL = 'a/x.jpg 0\nb/y z.jpg 2\nc.png 1\n'
+
+
+@pytest.mark.parametrize('variant', [
+    pytest.param(b'\xef\xbb\xbf' + CANONICAL.encode(), id='utf8-bom'),
+    pytest.param(CANONICAL.replace('\n', '\r\n').encode(), id='crlf'),
+    pytest.param(b'\xef\xbb\xbf' + CANONICAL.replace('\n', '\r\n').encode(),
+                 id='bom+crlf'),
+    pytest.param(CANONICAL.replace('\n', '  \t\n').encode(),
+                 id='trailing-blanks'),
+    pytest.param(('\n\n' + CANONICAL.replace('\n', '\n \n') + '\n').encode(),
+                 id='blank-lines'),
+    pytest.param(CANONICAL.replace('.jpg ', '.jpg\t').replace(
+        '.png ', '.png\t').encode(), id='tabs'),
+    pytest.param(CANONICAL.rstrip('\n').encode(), id='no-final-newline'),
+])
+def test_lists_written_by_other_tools_parse_as_the_same_list(
+        tmp_path, variant):
+    """Excel / Notepad / pandas / editors' variants of one list give the
+    same images and labels (a UTF-8 BOM made line 1's path start with
+    '\\ufeff', i.e. a missing image)."""
+    paths, labels, _ = parse_list_file(write(tmp_path, variant), 3)
+    assert paths == ['a/x.jpg', 'b/y z.jpg', 'c.png']
+    assert labels.tolist() == [0, 2, 1]
+    # the lines API (str and bytes) agrees
+    text = variant.decode('utf-8')
+    for lines in (text.split('\n'), variant.split(b'\n')):
+        got, lab, _ = parse_list_lines(lines, 3)
+        assert got == paths and lab.tolist() == [0, 2, 1]
+
+
+def test_bom_only_at_the_start(tmp_path):
+    # a BOM inside the file is a character of that path, not a mark
+    paths, _, _ = parse_list_file(
+        write(tmp_path, 'a.jpg 0\n\ufeffb.jpg 1\n'), 2)
+    assert paths == ['a.jpg', '\ufeffb.jpg']
+
+
+@pytest.mark.parametrize('encoding', ['utf-16', 'utf-16-be'])
+def test_utf16_list_refused_with_one_error(tmp_path, encoding):
+    data = CANONICAL.encode(encoding)
+    if encoding == 'utf-16-be':
+        data = b'\xfe\xff' + data
+    path = write(tmp_path, data)
+    with pytest.raises(ValueError, match=r'list\.txt is UTF-16 encoded.*save '
+                       r'the list as UTF-8'):
+        parse_list_file(path, 3)
 
 
 def test_lines_without_num_classes():
@@ -147,7 +201,7 @@ DIGITS = set('0123456789')
 BLANKS = ' \t'
 
 
-def reference(line, num_classes):
+def reference(line, num_classes, first=False):
     """Independent reading of the documented format: None for a line with
     no image, ``(path, label)`` for a valid line, 'error' otherwise."""
     if isinstance(line, bytes):
@@ -155,6 +209,8 @@ def reference(line, num_classes):
             line = line.decode('utf-8')
         except UnicodeDecodeError:
             return 'error'
+    if first and line[:1] == '\ufeff':
+        line = line[1:]
     if line[-1:] == '\r':
         line = line[:-1]
     if all(ch in BLANKS for ch in line):
@@ -226,7 +282,8 @@ def test_fuzz_parser_against_reference(case):
         path = os.path.join(tmp, 'fuzz.txt')
         with open(path, 'wb') as f:
             f.write(b'\n'.join(as_bytes))
-        expected = [reference(ln, num_classes) for ln in as_bytes]
+        expected = [reference(ln, num_classes, i == 0)
+                    for i, ln in enumerate(as_bytes)]
         bad = [i for i, e in enumerate(expected, 1) if e == 'error']
         try:
             paths, labels, line_nos = parse_list_file(path, num_classes)
@@ -252,7 +309,8 @@ def test_fuzz_lines_api_agrees(case):
     """``parse_list_lines`` on str/bytes lines: ValueError or the reference
     result, never another exception."""
     lines, num_classes = case
-    expected = [reference(ln, num_classes) for ln in lines]
+    expected = [reference(ln, num_classes, i == 0)
+                for i, ln in enumerate(lines)]
     try:
         paths, labels, _ = parse_list_lines(lines, num_classes, source='m')
     except ValueError as e:

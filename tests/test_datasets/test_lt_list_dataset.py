@@ -172,6 +172,18 @@ def test_check_files_names_missing_images(image_root):
     assert len(ok) == 6
 
 
+def test_bom_and_crlf_list_finds_its_images(image_root):
+    """A list saved with a UTF-8 BOM and CRLF line ends (Windows tools):
+    line 1's image was reported missing although it exists."""
+    with open(osp.join(str(image_root), 'win.txt'), 'wb') as f:
+        f.write(b'\xef\xbb\xbfimg/a.png 0\r\nimg/b.png 2\r\nimg/a.png 1\r\n')
+    ds = build(ann_file='win.txt', data_root=str(image_root), num_classes=3,
+               check_files=True)
+    assert ds.get_data_info(0)['img_path'] == osp.join(
+        str(image_root), 'img', 'a.png')
+    assert ds.get_gt_labels().tolist() == [0, 2, 1]
+
+
 @pytest.mark.parametrize('loader', ['LoadImageFromFile',
                                     'LoadImageFromFileChecked'])
 def test_lazy_missing_image_named_with_list_line(image_root, loader):
