@@ -157,3 +157,31 @@ def test_finite_rank_raises_when_another_rank_saw_nan(tmp_path, monkeypatch):
                           '21'), msg
     assert 'on rank 0' not in msg
     assert 'stopped on all 2 ranks' in msg and '/w/iter_20.pth' in msg
+
+
+@pytest.mark.parametrize('value,shown', [
+    (torch.tensor(float('inf')), 'inf'),
+    (torch.tensor(float('-inf')), '-inf'),
+    (torch.tensor([0.5, float('inf')]), 'inf'),
+    (float('inf'), 'inf'),
+])
+def test_inf_alone_stops(tmp_path, value, shown):
+    """README promises NaN *and* inf: an infinite loss with no NaN anywhere
+    (a tensor, a per-sample vector or a plain float) stops the run too."""
+    hook = HOOKS.build(dict(type='InvalidLossStopHook'))
+    runner = _fake_runner(tmp_path)
+    with pytest.raises(InvalidLossError) as e:
+        hook.after_train_iter(
+            runner, 0, outputs=dict(loss_cls=value, loss_aux=0.25))
+    msg = str(e.value)
+    assert msg.startswith(f'loss_cls became {shown} at epoch 3, iteration '
+                          '21 (batch 1 of the epoch).'), msg
+    assert 'loss_aux' not in msg
+    assert 'no checkpoint was saved before it' in msg
+
+
+def test_large_finite_loss_does_not_stop(tmp_path):
+    hook = HOOKS.build(dict(type='InvalidLossStopHook'))
+    hook.after_train_iter(
+        _fake_runner(tmp_path), 0,
+        outputs=dict(loss=torch.tensor(3.0e38), loss_b=1e308))

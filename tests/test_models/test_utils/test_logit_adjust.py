@@ -115,3 +115,33 @@ def test_l2_normalize_fp32_is_f_normalize():
     torch.testing.assert_close(l2_normalize(x, dim=1, eps=1e-6),
                                F.normalize(x, dim=1, eps=1e-6))
     torch.testing.assert_close(l2_normalize(x, dim=0), F.normalize(x, dim=0))
+
+
+def test_logit_adjust_adds_the_log_prior():
+    """Direct check of the sign and the scale: zero logits become
+    ``tau * log(n_c)``, so the head class gets the largest adjusted logit
+    and softmax of the adjusted zero logits is the training prior
+    ``n_c / N`` (a flipped sign would give the tail class the largest)."""
+    counts = torch.tensor([100, 10, 1])
+    out = logit_adjust(torch.zeros(2, 3), counts)
+    torch.testing.assert_close(
+        out, torch.log(torch.tensor([[100., 10., 1.]] * 2)))
+    assert out[0].argmax().item() == 0
+    torch.testing.assert_close(out.softmax(dim=1)[0],
+                               torch.tensor([100., 10., 1.]) / 111.)
+    # tau scales the prior; tau=0 is the identity
+    logits = torch.tensor([[1., -2., 3.]])
+    torch.testing.assert_close(
+        logit_adjust(logits, counts, tau=0.5),
+        logits + 0.5 * torch.log(torch.tensor([100., 10., 1.])))
+    torch.testing.assert_close(logit_adjust(logits, counts, tau=0.), logits)
+    # the same result from a cached fp32 prior
+    torch.testing.assert_close(
+        logit_adjust(logits, counts, log_prior=class_log_prior(counts)),
+        logit_adjust(logits, counts))
+
+
+def test_class_log_prior_sign():
+    prior = class_log_prior(torch.tensor([1, 1000]))
+    assert prior[0].item() == 0.0
+    assert prior[1].item() == pytest.approx(np.log(1000.), rel=1e-7)
