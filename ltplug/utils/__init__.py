@@ -1,5 +1,6 @@
 # Copyright (c) ltplug contributors. All rights reserved.
-from .checkpoint import (UnsafeCheckpointError, allowed_checkpoint_global,
+from .checkpoint import (CheckpointReadError, UnsafeCheckpointError,
+                         allowed_checkpoint_global, checkpoint_format,
                          load_checkpoint_safely, load_from_local_safely,
                          register_safe_local_loader)
 from .dist_compat import patch_mmengine_cpu_distributed
@@ -7,7 +8,8 @@ from .image_compat import patch_mmcv_adjust_hue
 from .package_compat import patch_mmengine_package_utils
 
 __all__ = [
-    'UnsafeCheckpointError', 'allowed_checkpoint_global',
+    'UnsafeCheckpointError', 'CheckpointReadError', 'checkpoint_format',
+    'allowed_checkpoint_global',
     'load_checkpoint_safely', 'load_from_local_safely',
     'register_safe_local_loader', 'patch_mmengine_cpu_distributed',
     'patch_mmengine_package_utils', 'patch_mmcv_adjust_hue', 'setup_compat'

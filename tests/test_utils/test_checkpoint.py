@@ -11,7 +11,8 @@ import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from ltplug.utils import (UnsafeCheckpointError, allowed_checkpoint_global,
+from ltplug.utils import (CheckpointReadError, UnsafeCheckpointError,
+                          allowed_checkpoint_global,
                           load_checkpoint_safely)
 from tests.helpers import run_tool
 
@@ -117,3 +118,85 @@ def test_convert_trusted_checkpoint(tmp_path):
 
 class _Plain:
     """A harmless user class: not data-only for the safe loader."""
+
+
+def _good_bytes(tmp_path):
+    path = str(tmp_path / 'good.pth')
+    torch.save({'state_dict': {'w': torch.ones(64, 64)}}, path)
+    with open(path, 'rb') as f:
+        return f.read()
+
+
+def _write(path, data):
+    mode = 'w' if isinstance(data, str) else 'wb'
+    with open(path, mode) as f:
+        f.write(data)
+    return str(path)
+
+
+@pytest.mark.parametrize('case,kind,phrase', [
+    ('empty', 'empty', 'is empty (0 bytes)'),
+    ('truncated_zip', 'truncated', 'is truncated'),
+    ('truncated_legacy', 'truncated', 'truncated'),
+    ('random_bytes', 'not_checkpoint', 'is not a torch checkpoint'),
+    ('config_py', 'text', 'did you pass a config as the checkpoint'),
+    ('plain_zip', 'not_checkpoint', 'zip archive without data.pkl'),
+    ('plain_pickle', 'not_checkpoint', "without torch.save's header"),
+])
+@pytest.mark.parametrize('via_mmengine', [False, True])
+def test_unreadable_file_gets_one_named_error(tmp_path, case, kind, phrase,
+                                              via_mmengine):
+    good = _good_bytes(tmp_path)
+    path = str(tmp_path / f'{case}.pth')
+    if case == 'empty':
+        _write(path, b'')
+    elif case == 'truncated_zip':
+        _write(path, good[:len(good) // 2])
+    elif case == 'truncated_legacy':
+        torch.save({'w': torch.ones(64, 64)}, path,
+                   _use_new_zipfile_serialization=False)
+        with open(path, 'rb') as f:
+            data = f.read()
+        _write(path, data[:len(data) // 2])
+    elif case == 'random_bytes':
+        _write(path, np.random.default_rng(0).bytes(4096))
+    elif case == 'config_py':
+        path = _write(tmp_path / 'ce_resnet32.py',
+                      "_base_ = ['../_base_/default_runtime.py']\n"
+                      "model = dict(type='ImageClassifier')\n")
+    elif case == 'plain_zip':
+        import zipfile
+        with zipfile.ZipFile(path, 'w') as z:
+            z.writestr('notes.txt', 'hello')
+    elif case == 'plain_pickle':
+        with open(path, 'wb') as f:
+            pickle.dump({'state_dict': {'w': 1}}, f, protocol=4)
+    load = _load_checkpoint if via_mmengine else load_checkpoint_safely
+    with pytest.raises(CheckpointReadError) as err:
+        load(path)
+    assert err.value.kind == kind
+    assert err.value.filename == path
+    msg = str(err.value)
+    assert f'"{path}"' in msg and phrase in msg, msg
+    # not mistaken for a code-carrying file
+    assert not isinstance(err.value, UnsafeCheckpointError)
+    assert 'execute code' not in msg
+
+
+def test_code_in_a_plain_pickle_is_still_refused(tmp_path):
+    marker = tmp_path / 'pwned_plain'
+    path = str(tmp_path / 'evil_plain.pkl')
+    with open(path, 'wb') as f:
+        pickle.dump({'meta': _Payload(str(marker))}, f, protocol=4)
+    with pytest.raises(UnsafeCheckpointError, match='system'):
+        load_checkpoint_safely(path)
+    assert not marker.exists()
+
+
+def test_owner_starts_the_message(tmp_path):
+    path = _write(tmp_path / 'empty.pth', b'')
+    with pytest.raises(CheckpointReadError,
+                       match=r'^teacher 0 \("t.py"\): checkpoint'):
+        load_checkpoint_safely(path, owner='teacher 0 ("t.py")')
+    with pytest.raises(FileNotFoundError, match=r'^teacher 1: checkpoint'):
+        load_checkpoint_safely(str(tmp_path / 'nope.pth'), owner='teacher 1')
