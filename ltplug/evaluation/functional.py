@@ -6,6 +6,8 @@ from typing import Any, Dict, Optional, Sequence
 import numpy as np
 import torch
 
+from ltplug.utils.validate import check_number
+
 __all__ = [
     'shot_groups', 'group_accuracy', 'rows_as_batch', 'stack_rows',
     'first_elements'
@@ -33,6 +35,8 @@ def shot_groups(class_counts: Sequence[int],
         dict[str, np.ndarray]: Boolean masks ``many``, ``medium``, ``few``
         over the classes; they partition the classes.
     """
+    many_thr = check_number('many_thr', many_thr, min=0)
+    few_thr = check_number('few_thr', few_thr, min=0)
     counts = np.asarray(class_counts)
     if counts.ndim != 1:
         raise ValueError(f'class_counts must be 1-D, got shape {counts.shape}')

@@ -69,3 +69,11 @@ def test_group_accuracy_empty_group_is_nan_and_sizes_checked():
     assert np.isnan(out['few'])  # its only class has no test image
     with pytest.raises(ValueError, match="'many' has 3 classes"):
         group_accuracy([1., 2.], shot_groups([500, 10, 5]))
+
+
+def test_thresholds_must_be_numbers():
+    with pytest.raises(TypeError, match="many_thr must be a number, but got "
+                       "'100'"):
+        shot_groups([5, 500], many_thr='100')
+    with pytest.raises(TypeError, match='few_thr .* True'):
+        shot_groups([5, 500], few_thr=True)

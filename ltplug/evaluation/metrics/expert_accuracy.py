@@ -6,6 +6,7 @@ import torch
 from mmengine.evaluator import BaseMetric
 from mmpretrain.registry import METRICS
 
+from ltplug.datasets.utils import CLASS_COUNTS_KEY
 from ltplug.evaluation.functional import first_elements, stack_rows
 
 EXPERT_LOGITS_KEY = 'expert_logits'
@@ -24,6 +25,11 @@ class ExpertAccuracy(BaseMetric):
     ``[label, expert argmaxes, ensemble argmax]`` come to the host, in one
     copy per batch, so neither the logits nor per-sample host reads cross
     to the host and collection stays small. Values are percentages.
+
+    Each expert must give one logit per class of the dataset
+    (``dataset_meta['classes']``, else ``dataset_meta['class_counts']``,
+    when known): logits for another number of classes raise ``ValueError``
+    naming both numbers.
 
     Result keys (with the default prefix ``'expert'``): ``expert/top1_e{i}``
     for each expert ``i``, ``expert/best_single_top1``,
@@ -72,11 +78,26 @@ class ExpertAccuracy(BaseMetric):
         if batch.dim() != 3:
             raise ValueError(f'{EXPERT_LOGITS_KEY} must be (E, C), but '
                              f'got shape {tuple(batch.shape[1:])}')
+        self._check_num_classes(batch.size(2))
         preds = batch.argmax(dim=2)  # (B, E)
         ensemble = batch.mean(dim=1).argmax(dim=1, keepdim=True)
         labels_t = first_elements(labels, device=batch.device)
         block = torch.cat([labels_t[:, None], preds, ensemble], dim=1)
         self.results.extend(block.cpu().numpy())
+
+    def _check_num_classes(self, num_logits: int) -> None:
+        """Raise unless every expert gives one logit per dataset class."""
+        meta = self.dataset_meta or {}
+        for key in ('classes', CLASS_COUNTS_KEY):
+            if meta.get(key) is not None:
+                num_classes = len(meta[key])
+                if num_logits != num_classes:
+                    raise ValueError(
+                        f'ExpertAccuracy: each expert gives {num_logits} '
+                        f'logits ({EXPERT_LOGITS_KEY}), but the dataset has '
+                        f"{num_classes} classes (metainfo['{key}']): check "
+                        'model.head.num_classes against the dataset')
+                return
 
     def compute_metrics(self, results: List[np.ndarray]) -> Dict[str, float]:
         """Per-expert, best single and ensemble top-1 (percent)."""

@@ -14,6 +14,8 @@ from mmpretrain.registry import METRICS
 from ltplug.datasets.utils import CLASS_COUNTS_KEY, check_class_counts
 from ltplug.evaluation.functional import (first_elements, group_accuracy,
                                           shot_groups, stack_rows)
+from ltplug.utils.atomic import atomic_open
+from ltplug.utils.validate import check_number
 
 GROUPS = ('many', 'medium', 'few')
 
@@ -99,7 +101,15 @@ class ShotAccuracy(BaseMetric):
     training count, group and number of test samples) are written as JSON to
     ``out_dir/<file_name>`` or, when ``out_dir`` is None, next to the
     current MMLogger's log file (``work_dir/<timestamp>/`` under a Runner);
-    the path is logged. ``tools/analysis/plot_per_class.py`` plots it.
+    the path is logged. ``tools/analysis/plot_per_class.py`` plots it. The
+    file is written atomically (a temporary file in the same folder, then a
+    rename): a crash or a full disk during the write leaves the previous
+    file, never a truncated one.
+
+    Every ``pred_score`` must have one entry per class of the training
+    counts: scores for another number of classes (a head of another size
+    than the dataset's) raise ``ValueError`` naming both numbers instead of
+    reporting an accuracy over classes that do not match.
 
     The top-k runs on the scores' device, once per batch (one ``topk`` over
     the batch's ``(B, C)`` scores); only its small result comes to the host,
@@ -154,11 +164,18 @@ class ShotAccuracy(BaseMetric):
             collect_device=collect_device,
             prefix=prefix,
             collect_dir=collect_dir)
-        topk = (topk, ) if isinstance(topk, int) else tuple(topk)
-        if not topk or any(
-                not isinstance(k, int) or k < 1 for k in topk):
-            raise ValueError(
-                f'topk must be positive integers, but got {topk!r}')
+        if isinstance(topk, str) or not isinstance(topk, Sequence):
+            topk = (topk, )
+        if len(topk) == 0:
+            raise ValueError(f'ShotAccuracy: topk must name at least one k, '
+                             f'but got {topk!r}')
+        topk = tuple(
+            check_number('topk', k, integer=True, min=1, owner='ShotAccuracy')
+            for k in topk)
+        many_thr = check_number('many_thr', many_thr, min=0,
+                                owner='ShotAccuracy')
+        few_thr = check_number('few_thr', few_thr, min=0,
+                               owner='ShotAccuracy')
         if few_thr > many_thr:
             raise ValueError(f'few_thr ({few_thr}) must not exceed many_thr '
                              f'({many_thr})')
@@ -209,6 +226,7 @@ class ShotAccuracy(BaseMetric):
             # the samples hold its rows, else one stack
             batch = stack_rows(scores)
             batch = batch.reshape(batch.size(0), -1)
+            self._check_num_scores(batch.size(1))
             k = min(self.maxk, batch.size(1))
             values, top = batch.topk(k, dim=1)
             conf = values[:, 0].float()
@@ -237,6 +255,25 @@ class ShotAccuracy(BaseMetric):
         rows = block.astype(np.float64)
         rows[:, -1] = block[:, -1].astype(np.int32).view(np.float32)
         self.results.extend(rows)
+
+    def _check_num_scores(self, num_scores: int) -> None:
+        """Raise unless a sample's ``pred_score`` has one entry per class
+        of the training counts (known once ``dataset_meta`` is set)."""
+        if self.class_counts is not None:
+            num_classes, source = len(self.class_counts), 'class_counts'
+        else:
+            counts = (self.dataset_meta or {}).get(CLASS_COUNTS_KEY)
+            if counts is None:
+                return  # compute_metrics says the counts are missing
+            num_classes = len(counts)
+            source = f"the dataset's metainfo['{CLASS_COUNTS_KEY}']"
+        if num_scores != num_classes:
+            raise ValueError(
+                f'ShotAccuracy: the predictions have {num_scores} class '
+                f'scores per sample (pred_score), but {source} has '
+                f'{num_classes} classes: the model classifies another number '
+                'of classes than the data (check model.head.num_classes '
+                'against the dataset)')
 
     # ------------------------------------------------------------------
     # at the end
@@ -374,7 +411,9 @@ class ShotAccuracy(BaseMetric):
         # switches json to its pure-Python encoder: 20x slower at 8,142 rows)
         rows = payload.pop('per_class')
         head = json.dumps(payload)[:-1]
-        with open(path, 'w') as f:
+        # temp file + fsync + rename: a crash or a full disk mid-write keeps
+        # the previous file, never a truncated one
+        with atomic_open(path, 'w') as f:
             f.write(head + ', "per_class": [\n')
             f.write(',\n'.join(json.dumps(r) for r in rows))
             f.write('\n]}\n')

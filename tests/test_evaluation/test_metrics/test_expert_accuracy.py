@@ -90,3 +90,23 @@ def test_bad_logits_shape():
             dict(gt_label=0, expert_logits=torch.zeros(2, 5)),
             dict(gt_label=1, expert_logits=torch.zeros(3, 5)),
         ])
+
+
+@pytest.mark.parametrize('meta,name', [
+    (dict(classes=('a', 'b', 'c')), 'classes'),
+    (dict(class_counts=[9, 4, 1]), 'class_counts'),
+])
+def test_logits_for_another_number_of_classes_refused(meta, name):
+    metric = METRICS.build(dict(type='ExpertAccuracy'))
+    metric.dataset_meta = meta
+    with pytest.raises(ValueError, match=(
+            r"each expert gives 5 logits \(expert_logits\), but the dataset "
+            rf"has 3 classes \(metainfo\['{name}'\]\)")):
+        metric.process(None, [
+            dict(gt_label=torch.tensor([0]), expert_logits=torch.zeros(2, 5))
+        ])
+    # the right width passes
+    metric.process(None, [
+        dict(gt_label=torch.tensor([0]), expert_logits=torch.zeros(2, 3))
+    ])
+    assert len(metric.results) == 1

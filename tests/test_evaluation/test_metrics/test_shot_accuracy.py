@@ -149,19 +149,81 @@ def test_no_counts_raises():
 def test_label_out_of_range_raises():
     metric = METRICS.build(
         dict(type='ShotAccuracy', class_counts=[5, 5], save_per_class=False))
-    metric.process(None, make_samples([(2, 'hit')], num_classes=3))
+    metric.process(None, [dict(gt_label=torch.tensor([2]),
+                               pred_label=torch.tensor([0]))])
     with pytest.raises(ValueError, match='label 2'):
         metric.evaluate(1)
 
 
-@pytest.mark.parametrize('kwargs', [
-    dict(topk=(0, )),
-    dict(topk=(1, -5)),
-    dict(many_thr=10, few_thr=20),
+@pytest.mark.parametrize('num_scores', [10, 2])
+@pytest.mark.parametrize('from_meta', [False, True])
+def test_scores_for_another_number_of_classes_refused(num_scores, from_meta):
+    """10 scores with counts for 3 classes reported 0.0 (and 2 scores a
+    wrong accuracy); now both numbers are named."""
+    kwargs = dict(type='ShotAccuracy', save_per_class=False)
+    if not from_meta:
+        kwargs['class_counts'] = [50, 10, 2]
+    metric = METRICS.build(kwargs)
+    if from_meta:
+        metric.dataset_meta = dict(class_counts=[50, 10, 2])
+    samples = make_samples([(0, 'hit'), (1, 'hit')], num_classes=num_scores)
+    where = 'class_counts' if not from_meta else \
+        r"the dataset's metainfo\['class_counts'\]"
+    with pytest.raises(ValueError, match=(
+            f'predictions have {num_scores} class scores per sample '
+            rf'\(pred_score\), but {where} has 3 classes')):
+        metric.process(None, samples)
+
+
+@pytest.mark.parametrize('kwargs,error,message', [
+    (dict(topk=(0, )), ValueError, 'topk must be >= 1, but got 0'),
+    (dict(topk=(1, -5)), ValueError, 'topk must be >= 1, but got -5'),
+    (dict(topk=()), ValueError, 'at least one k'),
+    (dict(topk='5'), TypeError, "topk must be an int, but got '5'"),
+    (dict(topk=(1, True)), TypeError, 'topk must be an int, but got True'),
+    (dict(topk=2.0), TypeError, 'topk must be an int, but got 2.0'),
+    (dict(many_thr=10, few_thr=20), ValueError, 'few_thr'),
+    (dict(many_thr='100'), TypeError, "many_thr must be a number, but got "
+     "'100'"),
+    (dict(few_thr=-1), ValueError, 'few_thr must be >= 0'),
+    (dict(few_thr=float('nan')), ValueError, 'few_thr must be a finite'),
 ])
-def test_bad_arguments(kwargs):
-    with pytest.raises(ValueError):
+def test_bad_arguments(kwargs, error, message):
+    with pytest.raises(error, match=message):
         METRICS.build(dict(type='ShotAccuracy', **kwargs))
+
+
+def test_numpy_topk_accepted():
+    metric = METRICS.build(dict(type='ShotAccuracy',
+                                topk=(np.int64(1), np.int32(2))))
+    assert metric.topk == (1, 2) and metric.maxk == 2
+
+
+def test_per_class_json_write_failing_halfway_keeps_old_file(
+        tmp_path, monkeypatch):
+    """A writer that fails after part of the file is out (a full disk, a
+    kill) leaves the previous per_class_accuracy.json intact and no
+    temporary file behind."""
+    run_metric(make_samples(), out_dir=str(tmp_path))
+    path = osp.join(tmp_path, 'per_class_accuracy.json')
+    before = open(path).read()
+    json.loads(before)
+    calls = []
+    real_dumps = json.dumps
+
+    def failing_dumps(obj, *args, **kwargs):
+        calls.append(obj)
+        if len(calls) == 3:  # the head and a first class row are written
+            raise OSError(28, 'No space left on device')
+        return real_dumps(obj, *args, **kwargs)
+
+    monkeypatch.setattr(json, 'dumps', failing_dumps)
+    with pytest.raises(OSError, match='No space left'):
+        run_metric(make_samples([(0, 'miss')] * 3), out_dir=str(tmp_path))
+    monkeypatch.undo()
+    assert open(path).read() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'per_class_accuracy.json']
 
 
 def test_pred_label_only_top1():
