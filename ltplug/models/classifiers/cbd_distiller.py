@@ -19,6 +19,8 @@ from ltplug.models.utils.teacher import (build_frozen_model,
                                          drop_prefixed_keys, norm_signature,
                                          teacher_model_cfg)
 
+from .teacher_files import missing_teacher_file
+
 __all__ = ['CBDDistiller']
 
 TEACHERS_PREFIX = 'teachers.'
@@ -71,6 +73,15 @@ class CBDDistiller(ImageClassifier):
     keep the weights they were built with, so nothing is loaded twice and no
     key is reported missing. Build with ``teachers=[]`` to evaluate a
     checkpoint without the teacher files (training then raises).
+
+    Inference without the teacher files: when any teacher's config or
+    checkpoint file does not exist, the student is built without teachers
+    (a warning; ``missing_teachers`` lists the files), so a CBD config can
+    be tested or used by MMPretrain's inferencer with a student checkpoint
+    alone. Training it raises ``FileNotFoundError`` naming the files, in
+    :meth:`init_weights` (which the Runner calls before the first step) and
+    in :meth:`loss`. Other teacher errors (unknown keys, no checkpoint
+    named, a checkpoint that does not fit) still raise at construction.
 
     Args:
         backbone (dict): The student backbone config.
@@ -138,6 +149,15 @@ class CBDDistiller(ImageClassifier):
         feat_dim = self._student_width()
         self.teacher_names: List[str] = []
         self.teachers = nn.ModuleList()
+        #: why the teachers were not built (missing files), raised by
+        #: :meth:`init_weights` and :meth:`loss`; None when built or absent
+        self.missing_teachers: Optional[str] = self._missing_files(teachers)
+        if self.missing_teachers is not None:
+            MMLogger.get_current_instance().warning(
+                f'CBDDistiller built without its teachers '
+                f'({self.missing_teachers}): it can predict and be tested, '
+                'not trained')
+            teachers = []
         widths = []
         for k, spec in enumerate(teachers):
             name = self._teacher_name(k, spec)
@@ -158,12 +178,43 @@ class CBDDistiller(ImageClassifier):
         ] + [TEACHERS_PREFIX + n for n, _ in self.teachers.named_buffers()]
         self._register_state_dict_hook(self._drop_teacher_keys)
         self.register_load_state_dict_pre_hook(self._fill_teacher_keys)
-        if not self.teachers:
+        if not self.teachers and self.missing_teachers is None:
             MMLogger.get_current_instance().warning(
                 'CBDDistiller built without teachers: it can only predict; '
                 'training needs teachers')
 
     # ------------------------------------------------------------ building
+    @classmethod
+    def _missing_files(cls, teachers: Sequence[dict]) -> Optional[str]:
+        """The missing config / checkpoint files of the teachers, or None.
+
+        Specs are validated first (unknown keys, no config or checkpoint
+        named), so those errors still raise at construction.
+        """
+        missing = []
+        for k, spec in enumerate(teachers):
+            name = cls._teacher_name(k, spec)
+            cls._check_spec(spec, name)
+            msg = missing_teacher_file(name, spec['config'],
+                                       spec['checkpoint'])
+            if msg is not None:
+                missing.append(msg)
+        return '; '.join(missing) if missing else None
+
+    @staticmethod
+    def _check_spec(spec: dict, name: str) -> None:
+        unknown = set(spec) - {'config', 'checkpoint', 'name'}
+        if unknown:
+            raise KeyError(f'{name}: unknown key(s) {sorted(unknown)}; '
+                           'expected config, checkpoint and name')
+        if spec.get('config') is None:
+            raise KeyError(f'{name}: no `config` given')
+        checkpoint = spec.get('checkpoint')
+        if not checkpoint:
+            raise ValueError(
+                f'{name}: no `checkpoint` given (got {checkpoint!r}); '
+                'CBD teachers must be trained (stage 1) first')
+
     @staticmethod
     def _teacher_name(k: int, spec: dict) -> str:
         if not isinstance(spec, (dict, ConfigDict)):
@@ -179,17 +230,8 @@ class CBDDistiller(ImageClassifier):
     def _build_teacher(self, spec: dict, name: str,
                        num_classes: Optional[int],
                        check_preprocessor: bool) -> nn.Module:
-        unknown = set(spec) - {'config', 'checkpoint', 'name'}
-        if unknown:
-            raise KeyError(f'{name}: unknown key(s) {sorted(unknown)}; '
-                           'expected config, checkpoint and name')
-        if spec.get('config') is None:
-            raise KeyError(f'{name}: no `config` given')
-        checkpoint = spec.get('checkpoint')
-        if not checkpoint:
-            raise ValueError(
-                f'{name}: no `checkpoint` given (got {checkpoint!r}); '
-                'CBD teachers must be trained (stage 1) first')
+        self._check_spec(spec, name)
+        checkpoint = spec['checkpoint']
         model_cfg = teacher_model_cfg(spec['config'], name)
         teacher = build_frozen_model(
             model_cfg, checkpoint, name=name, num_classes=num_classes)
@@ -262,6 +304,19 @@ class CBDDistiller(ImageClassifier):
             if key not in state_dict:
                 state_dict[key] = value.detach()
 
+    def init_weights(self) -> None:
+        """Initialise the student (built teachers are already loaded and
+        skipped).
+
+        Raises:
+            FileNotFoundError: When the teachers were not built because a
+                config or checkpoint file is missing (the Runner calls this
+                before training, so training stops before its first step).
+        """
+        if self.missing_teachers is not None:
+            raise FileNotFoundError(self.missing_teachers)
+        super().init_weights()
+
     # ------------------------------------------------------------ training
     def train(self, mode: bool = True) -> 'CBDDistiller':
         """Set the student's mode; teachers always stay in eval mode."""
@@ -300,6 +355,8 @@ class CBDDistiller(ImageClassifier):
         Returns:
             dict[str, Tensor]: The losses.
         """
+        if self.missing_teachers is not None:
+            raise FileNotFoundError(self.missing_teachers)
         if len(self.teachers) == 0:
             raise RuntimeError('CBDDistiller has no teachers: it cannot be '
                                'trained (build it with `teachers`)')

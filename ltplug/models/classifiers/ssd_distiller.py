@@ -20,6 +20,8 @@ from ltplug.models.utils.teacher import (build_frozen_model,
                                          drop_prefixed_keys, norm_signature,
                                          teacher_model_cfg)
 
+from .teacher_files import missing_teacher_file
+
 __all__ = ['SSDDistiller']
 
 TEACHER_PREFIX = 'teacher.'
@@ -73,6 +75,15 @@ class SSDDistiller(ImageClassifier):
     ``ImageClassifier`` plus ``soft_head.*``), and a loaded state dict
     without teacher keys leaves the teacher as built. Build with
     ``teacher=None`` to evaluate a student without the teacher files.
+
+    Inference without the teacher files: when the teacher's config or
+    checkpoint file does not exist, the model is built without the teacher
+    (a warning, ``missing_teacher`` holds the reason), so a stage-III config
+    can be tested or used by MMPretrain's inferencer with a student
+    checkpoint alone. Training it raises ``FileNotFoundError`` naming the
+    file, in :meth:`init_weights` (which the Runner calls before the first
+    step) and in :meth:`loss`. Other teacher errors (no checkpoint named,
+    a checkpoint that does not fit) still raise when the model is built.
 
     Prediction: ``predict_head='soft'`` (default; the SSD README's best
     stage-III figure, 55.4 vs 51.6 on ImageNet-LT, is the soft head) or
@@ -147,11 +158,15 @@ class SSDDistiller(ImageClassifier):
                              f'classes but the hard head {self.num_classes}')
 
         self.teacher = None
+        #: why the teacher was not built (a missing file), raised by
+        #: :meth:`init_weights` and :meth:`loss`; None when built or absent
+        self.missing_teacher: Optional[str] = None
         if teacher is None:
             MMLogger.get_current_instance().warning(
                 'SSDDistiller built without a teacher: it can only predict')
         else:
             self.teacher = self._build_teacher(teacher, check_preprocessor)
+        if self.teacher is not None:
             self._ddp_params_and_buffers_to_ignore = [
                 TEACHER_PREFIX + n for n, _ in self.teacher.named_parameters()
             ] + [TEACHER_PREFIX + n for n, _ in self.teacher.named_buffers()]
@@ -160,7 +175,7 @@ class SSDDistiller(ImageClassifier):
 
     # ------------------------------------------------------------ building
     def _build_teacher(self, spec: dict,
-                       check_preprocessor: bool) -> nn.Module:
+                       check_preprocessor: bool) -> Optional[nn.Module]:
         if not isinstance(spec, (dict, ConfigDict)):
             raise TypeError('teacher must be a dict with `config` and '
                             f'`checkpoint`, but got {spec!r}')
@@ -178,6 +193,15 @@ class SSDDistiller(ImageClassifier):
         config = spec['config']
         name = 'SSD teacher' + (f' ("{osp.basename(config)}")'
                                 if isinstance(config, str) else '')
+        missing = missing_teacher_file(name, config, checkpoint)
+        if missing is not None:
+            # prediction / testing a student checkpoint needs no teacher;
+            # training raises this message (init_weights, loss)
+            self.missing_teacher = missing
+            MMLogger.get_current_instance().warning(
+                f'SSDDistiller built without its teacher ({missing}): it '
+                'can predict and be tested, not trained')
+            return None
         model_cfg = teacher_model_cfg(config, name)
         # the previous stage's init_checkpoint is not needed: the teacher's
         # own checkpoint holds every weight
@@ -205,7 +229,15 @@ class SSDDistiller(ImageClassifier):
         return teacher
 
     def init_weights(self) -> None:
-        """Initialise the student; the teacher keeps its loaded weights."""
+        """Initialise the student; the teacher keeps its loaded weights.
+
+        Raises:
+            FileNotFoundError: When the teacher was not built because its
+                config or checkpoint file is missing (the Runner calls this
+                before training, so training stops before its first step).
+        """
+        if self.missing_teacher is not None:
+            raise FileNotFoundError(self.missing_teacher)
         if self.teacher is None:
             super().init_weights()
             return
@@ -253,6 +285,8 @@ class SSDDistiller(ImageClassifier):
         restoring every BN buffer. Buffers of other modules, if any, are
         still saved and restored.
         """
+        if self.missing_teacher is not None:
+            raise FileNotFoundError(self.missing_teacher)
         if self.teacher is None:
             raise RuntimeError('SSDDistiller has no teacher: it cannot be '
                                'trained (build it with `teacher`)')

@@ -234,18 +234,47 @@ def test_error_feature_width_mismatch(ckpts, tmp_path):
         MODELS.build(student_cfg(spec))
 
 
+def assert_predicts_but_training_raises(model, match):
+    """Built without teachers: predicts; init_weights (the Runner's first
+    training call) and the loss raise FileNotFoundError matching ``match``."""
+    assert len(model.teachers) == 0
+    assert not any(k.startswith('teachers.') for k in model.state_dict())
+    data = model.data_preprocessor(batch(), False)
+    assert len(model(**data, mode='predict')) == 6
+    with pytest.raises(FileNotFoundError, match=match):
+        model.init_weights()
+    with pytest.raises(FileNotFoundError, match=match):
+        model(**data, mode='loss')
+
+
 def test_error_missing_checkpoint(ckpts, tmp_path):
     spec = teachers_spec(ckpts, 2)
     spec[1]['checkpoint'] = str(tmp_path / 'nope.pth')
-    with pytest.raises(FileNotFoundError, match=r't1.*nope\.pth'):
-        MODELS.build(student_cfg(spec))
+    model = MODELS.build(student_cfg(spec))
+    assert model.missing_teachers is not None
+    assert_predicts_but_training_raises(model, r't1.*nope\.pth')
     spec[1]['checkpoint'] = None
     with pytest.raises(ValueError, match=r't1.*no `checkpoint`'):
         MODELS.build(student_cfg(spec))
     spec[1] = dict(config=str(tmp_path / 'missing_cfg.py'),
                    checkpoint=ckpts[0])
-    with pytest.raises(FileNotFoundError, match='missing_cfg.py'):
-        MODELS.build(student_cfg(spec))
+    assert_predicts_but_training_raises(
+        MODELS.build(student_cfg(spec)), 'missing_cfg.py')
+
+
+def test_missing_teacher_student_checkpoint_loads_strictly(ckpts, tmp_path):
+    """A student checkpoint loads strictly into the teacher-less build and
+    gives the same predictions as the full model."""
+    full = MODELS.build(student_cfg(teachers_spec(ckpts, 2))).eval()
+    spec = teachers_spec(ckpts, 2)
+    spec[0]['checkpoint'] = str(tmp_path / 'absent.pth')
+    bare = MODELS.build(student_cfg(spec)).eval()
+    bare.load_state_dict(full.state_dict(), strict=True)
+    data = full.data_preprocessor(batch(), False)
+    with torch.no_grad():
+        a = full(data['inputs'], mode='tensor')
+        b = bare(data['inputs'], mode='tensor')
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
 def test_error_teacher_with_other_number_of_classes(ckpts, tmp_path):

@@ -196,8 +196,26 @@ def test_build_time_errors_name_file_and_mismatch(tmp_path):
     torch.save({'state_dict': other.state_dict()}, bad)
     with pytest.raises(ValueError, match=r'plain\.pth.*head\.scales'):
         build(tmp_path, bad)
+    # a missing file: built for prediction, training raises naming it
+    missing = MODELS.build(dict(
+        type='SSDDistiller',
+        backbone=dict(type='CIFARResNet', depth=20),
+        neck=GAP,
+        head=dict(type='LinearClsHead', num_classes=NUM_CLASSES,
+                  in_channels=64),
+        teacher=dict(config=copy.deepcopy(STAGE2),
+                     checkpoint=str(tmp_path / 'missing.pth'))))
+    assert missing.teacher is None and 'missing.pth' in missing.missing_teacher
+    x = torch.randn(2, 3, 16, 16)
+    assert len(missing(x, samples([0, 1]), mode='predict')) == 2
     with pytest.raises(FileNotFoundError, match='missing.pth'):
-        build(tmp_path, str(tmp_path / 'missing.pth'))
+        missing.init_weights()
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        missing(x, samples([0, 1]), mode='loss')
+    with pytest.raises(FileNotFoundError, match='absent_cfg.py'):
+        # build() calls init_weights(), as the Runner does before training
+        build(tmp_path, teacher=dict(
+            config=str(tmp_path / 'absent_cfg.py'), checkpoint=path7))
     with pytest.raises(ValueError, match='no `checkpoint`'):
         build(tmp_path, teacher=dict(config=STAGE2, checkpoint=None))
     with pytest.raises(ValueError, match="'warm'"):
