@@ -11,6 +11,8 @@ from typing import Any, List, Optional, Sequence, Union
 import numpy as np
 from mmpretrain.registry import DATASETS
 
+from ltplug.utils.validate import check_number
+
 from .utils import CLASS_COUNTS_KEY, counts_from_labels, exp_profile_counts
 
 SELECTIONS = ('ldam', 'first')
@@ -42,10 +44,11 @@ def long_tail_profile(available: Sequence[int],
             class with no image, or (when subsampling) a class with fewer
             images than its target.
     """
+    check_number('imbalance_ratio', imbalance_ratio, min=1)
+    check_number('n_max', n_max, integer=True, min=1, allow_none=True)
+    check_number('max_per_class', max_per_class, integer=True, min=1,
+                 allow_none=True)
     available = np.asarray(available, dtype=np.int64)
-    if not np.isfinite(imbalance_ratio) or imbalance_ratio < 1:
-        raise ValueError(
-            f'imbalance_ratio must be >= 1, but got {imbalance_ratio}')
     if available.size == 0:
         raise ValueError('the dataset has no class')
     empty = np.flatnonzero(available == 0)
@@ -105,6 +108,7 @@ def select_long_tail_indices(labels: Sequence[int],
     if selection not in SELECTIONS:
         raise ValueError(
             f'selection must be one of {SELECTIONS}, but got {selection!r}')
+    check_number('seed', seed, integer=True, min=0)
     labels = np.asarray(labels, dtype=np.int64).reshape(-1)
     counts = np.asarray(counts, dtype=np.int64)
     available = counts_from_labels(labels, counts.size)
@@ -172,11 +176,16 @@ class LongTailSubset:
                  max_per_class: Optional[int] = None,
                  num_classes: Optional[int] = None,
                  lazy_init: bool = False) -> None:
+        owner = type(self).__name__
+        check_number('imbalance_ratio', imbalance_ratio, min=1, owner=owner)
+        for name, value in (('n_max', n_max),
+                            ('max_per_class', max_per_class),
+                            ('num_classes', num_classes)):
+            check_number(name, value, integer=True, min=1, allow_none=True,
+                         owner=owner)
+        check_number('seed', seed, integer=True, min=0, owner=owner)
         if isinstance(dataset, dict):
             dataset = DATASETS.build(dataset)
-        if not np.isfinite(imbalance_ratio) or imbalance_ratio < 1:
-            raise ValueError(
-                f'imbalance_ratio must be >= 1, but got {imbalance_ratio}')
         if selection not in SELECTIONS:
             raise ValueError(f'selection must be one of {SELECTIONS}, but '
                              f'got {selection!r}')

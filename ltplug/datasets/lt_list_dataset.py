@@ -7,6 +7,8 @@ from mmengine.fileio import LocalBackend, exists, get_file_backend, join_path
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
+from ltplug.utils.validate import check_number
+
 from .list_file import parse_list_file
 from .transforms import CorruptImageError
 from .utils import CLASS_COUNTS_KEY, check_class_counts, counts_from_labels
@@ -97,10 +99,8 @@ class LTListDataset(BaseDataset):
                     '(inferring them from the largest label would silently '
                     'drop tail classes absent from the list)')
             num_classes = len(names)
-        if isinstance(num_classes, bool) or not isinstance(
-                num_classes, (int, np.integer)) or num_classes < 1:
-            raise ValueError(f'num_classes must be a positive int, but got '
-                             f'{num_classes!r}')
+        num_classes = check_number('num_classes', num_classes, integer=True,
+                                   min=1, owner=type(self).__name__)
         if names is not None and len(names) != num_classes:
             raise ValueError(f'{len(names)} class names given for '
                              f'num_classes={num_classes}')

@@ -13,6 +13,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from ltplug.utils.validate import check_number
+
 __all__ = [
     'exp_profile_counts', 'counts_from_labels', 'get_class_counts',
     'check_class_counts'
@@ -35,13 +37,10 @@ def exp_profile_counts(n_max: int, num_classes: int,
     Returns:
         np.ndarray: int64 counts of shape ``(C,)``.
     """
-    if imbalance_ratio < 1:
-        raise ValueError(
-            f'imbalance_ratio must be >= 1, but got {imbalance_ratio}')
-    if num_classes < 1:
-        raise ValueError(f'num_classes must be >= 1, but got {num_classes}')
-    if n_max < 1:
-        raise ValueError(f'n_max must be >= 1, but got {n_max}')
+    imbalance_ratio = check_number('imbalance_ratio', imbalance_ratio, min=1)
+    num_classes = check_number('num_classes', num_classes, integer=True,
+                               min=1)
+    n_max = check_number('n_max', n_max, integer=True, min=1)
     if num_classes == 1:
         return np.array([int(n_max)], dtype=np.int64)
     counts = [
@@ -86,11 +85,27 @@ def check_class_counts(class_counts: Sequence[int],
     Returns:
         np.ndarray: int64 counts.
     """
+    if isinstance(class_counts, (str, bytes)):
+        raise TypeError(f'{name} must be a list of ints, but got '
+                        f'{class_counts!r} (str)')
+    if isinstance(class_counts, (list, tuple)):
+        bad = [v for v in class_counts if isinstance(v, (bool, np.bool_))]
+        if bad:
+            raise TypeError(f'{name} must hold ints, but got {bad[0]!r} '
+                            f'(bool) in {list(class_counts)}')
     arr = np.asarray(class_counts)
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f'{name} must be a non-empty 1-D list of ints, '
                          f'but got {class_counts!r}')
-    if not np.all(np.equal(np.mod(arr, 1), 0)):
+    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.integer) or
+                                     np.issubdtype(arr.dtype, np.floating)):
+        bad = next((v for v in arr.tolist()
+                    if isinstance(v, (bool, str)) or
+                    not isinstance(v, (int, float))), arr.tolist()[0])
+        raise TypeError(f'{name} must hold ints, but got {bad!r} '
+                        f'({type(bad).__name__}) in {arr.tolist()}')
+    if not np.all(np.isfinite(arr)) or \
+            not np.all(np.equal(np.mod(arr, 1), 0)):
         raise ValueError(f'{name} must hold integers, but got {arr.tolist()}')
     arr = arr.astype(np.int64)
     if (arr < 0).any():

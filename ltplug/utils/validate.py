@@ -16,8 +16,6 @@ import numpy as np
 
 __all__ = ['check_number']
 
-_CLI_HINT = ('; a quoted value in a config or in --cfg-options (e.g. '
-             "x='100') is a string: write the number without quotes")
 
 
 def check_number(name: str,
@@ -69,7 +67,9 @@ def check_number(name: str,
         return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(
             value, numbers.Real if not integer else numbers.Integral):
-        hint = _CLI_HINT if isinstance(value, str) else ''
+        hint = (f'; a quoted value in a config or in --cfg-options is a '
+                f'string: write {name}={value.strip()} without quotes'
+                if isinstance(value, str) else '')
         none = ' or None' if allow_none else ''
         raise TypeError(f'{where}{name} must be {kind}{none}, but got '
                         f'{value!r} ({type(value).__name__}){hint}')

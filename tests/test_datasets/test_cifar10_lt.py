@@ -136,3 +136,19 @@ def test_md5_check_raises_and_never_downloads(cifar10_root, monkeypatch):
 def test_missing_files_without_download(tmp_path):
     with pytest.raises(RuntimeError, match='Cannot find'):
         build(str(tmp_path), split='train')
+
+
+@pytest.mark.parametrize('dataset_type', ['CIFAR10LT', 'CIFAR100LT'])
+@pytest.mark.parametrize('kwargs,error,message', [
+    (dict(imbalance_ratio='100'), TypeError,
+     r"LT: imbalance_ratio must be a number, but got '100' \(str\); a "
+     'quoted value in a config or in --cfg-options'),
+    (dict(imbalance_ratio=0.5), ValueError, 'imbalance_ratio must be >= 1'),
+    (dict(max_per_class='10'), TypeError, 'max_per_class must be an int'),
+    (dict(seed=1.5), TypeError, 'seed must be an int, but got 1.5'),
+])
+def test_bad_numbers_named_before_any_file_is_read(tmp_path, dataset_type,
+                                                   kwargs, error, message):
+    with pytest.raises(error, match=message):
+        DATASETS.build(dict(type=dataset_type, data_root=str(tmp_path),
+                            **kwargs))

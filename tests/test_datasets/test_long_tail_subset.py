@@ -134,6 +134,49 @@ def test_bad_ratio(toy_dataset, ratio):
         build_subset(toy_dataset, toy_labels([5, 5]), imbalance_ratio=ratio)
 
 
+@pytest.mark.parametrize('kwargs,error,message', [
+    (dict(imbalance_ratio='100'), TypeError,
+     "LongTailSubset: imbalance_ratio must be a number, but got '100' "
+     r'\(str\); a quoted value'),
+    (dict(imbalance_ratio=True), TypeError, 'imbalance_ratio .* True'),
+    (dict(imbalance_ratio=float('inf')), ValueError,
+     'imbalance_ratio must be a finite number'),
+    (dict(n_max='5'), TypeError, "n_max must be an int or None, but got '5'"),
+    (dict(n_max=4.5), TypeError, 'n_max must be an int or None, but got 4.5'),
+    (dict(max_per_class=0), ValueError, 'max_per_class must be >= 1'),
+    (dict(max_per_class='2'), TypeError, "max_per_class must be an int"),
+    (dict(num_classes='2'), TypeError, "num_classes must be an int"),
+    (dict(seed='0'), TypeError, "seed must be an int, but got '0'"),
+    (dict(seed=-1), ValueError, 'seed must be >= 0, but got -1'),
+])
+def test_bad_number_types_named(toy_dataset, kwargs, error, message):
+    """A quoted --cfg-options value (imbalance_ratio='100') failed inside
+    numpy with "ufunc 'isfinite' not supported"."""
+    with pytest.raises(error, match=message):
+        build_subset(toy_dataset, toy_labels([5, 5]), **kwargs)
+
+
+def test_numpy_numbers_accepted(toy_dataset):
+    ds = build_subset(toy_dataset, toy_labels([9] * 3),
+                      imbalance_ratio=np.float64(3), seed=np.int64(1),
+                      max_per_class=np.int32(9))
+    assert len(ds) == sum(profile(9, 3, 3))
+
+
+def test_profile_helpers_check_types():
+    from ltplug.datasets import exp_profile_counts
+    from ltplug.datasets.long_tail_subset import long_tail_profile
+    with pytest.raises(TypeError, match="imbalance_ratio must be a number, "
+                       "but got '10'"):
+        long_tail_profile([5, 5], '10')
+    with pytest.raises(TypeError, match='num_classes must be an int'):
+        exp_profile_counts(100, 2.5, 10)
+    with pytest.raises(TypeError, match='n_max must be an int'):
+        exp_profile_counts('100', 3, 10)
+    assert exp_profile_counts(np.int64(100), np.int64(3), 10.).tolist() == \
+        [100, 31, 10]
+
+
 def test_class_short_of_images(toy_dataset):
     # class 1 needs int(100 * 0.1 ** (1/2)) = 31 images but has 20
     with pytest.raises(ValueError, match='class 1 has 20 images'):

@@ -121,8 +121,7 @@ def test_val_list_may_miss_classes_when_counts_come_from_train(image_root):
 
 @pytest.mark.parametrize('kwargs,message', [
     (dict(), 'needs num_classes or classes'),
-    (dict(num_classes=0), 'num_classes must be a positive int'),
-    (dict(num_classes=2.0), 'num_classes must be a positive int'),
+    (dict(num_classes=0), 'num_classes must be >= 1, but got 0'),
     (dict(num_classes=3, classes=['a', 'b']), '2 class names given for '
      'num_classes=3'),
     (dict(num_classes=3, class_counts=[1, 2]), 'class_counts has 2 entries'),
@@ -133,6 +132,40 @@ def test_val_list_may_miss_classes_when_counts_come_from_train(image_root):
 def test_bad_arguments(image_root, kwargs, message):
     with pytest.raises(ValueError, match=message):
         build(ann_file='val.txt', data_root=str(image_root), **kwargs)
+
+
+@pytest.mark.parametrize('num_classes,error,message', [
+    (2.0, TypeError, r'LTListDataset: num_classes must be an int, but got '
+     r'2\.0 \(float\)'),
+    ('3', TypeError, r"num_classes must be an int, but got '3' \(str\); a "
+     'quoted value'),
+    (True, TypeError, 'num_classes must be an int, but got True'),
+    (0, ValueError, 'num_classes must be >= 1, but got 0'),
+])
+def test_bad_num_classes_named(image_root, num_classes, error, message):
+    with pytest.raises(error, match=message):
+        build(ann_file='val.txt', data_root=str(image_root),
+              num_classes=num_classes)
+
+
+def test_numpy_num_classes_accepted(image_root):
+    ds = build(ann_file='train.txt', data_root=str(image_root),
+               num_classes=np.int64(3))
+    assert ds.num_classes == 3 and type(ds.num_classes) is int
+
+
+@pytest.mark.parametrize('counts,error,message', [
+    (['3', '1', '2'], TypeError, r"class_counts must hold ints, but got '3' "
+     r'\(str\)'),
+    ('3,1,2', TypeError, "class_counts must be a list of ints, but got "
+     "'3,1,2'"),
+    ([3, True, 2], TypeError, 'class_counts must hold ints, but got True'),
+    ([3, float('nan'), 2], ValueError, 'class_counts must hold integers'),
+])
+def test_bad_class_counts_types_named(image_root, counts, error, message):
+    with pytest.raises(error, match=message):
+        build(ann_file='val.txt', data_root=str(image_root), num_classes=3,
+              class_counts=counts)
 
 
 def test_bad_lines_are_named(image_root):

@@ -5,6 +5,8 @@ import numpy as np
 from mmengine.dist import get_dist_info, sync_random_seed
 from torch.utils.data import Sampler
 
+from ltplug.utils.validate import check_number
+
 from .utils import (dataset_labels, group_by_class, padded_total,
                     rank_partition)
 
@@ -12,13 +14,10 @@ __all__ = ['BaseLTSampler']
 
 
 def _check_int(value: Any, name: str, minimum: int) -> int:
-    """``value`` as an int ``>= minimum``; ValueError/TypeError otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f'{name} must be an int, but got {value!r} '
-                        f'({type(value).__name__})')
-    if value < minimum:
-        raise ValueError(f'{name} must be >= {minimum}, but got {value}')
-    return int(value)
+    """``value`` as an int ``>= minimum`` (see
+    :func:`ltplug.utils.validate.check_number`); TypeError / ValueError
+    otherwise."""
+    return check_number(name, value, integer=True, min=minimum)
 
 
 class BaseLTSampler(Sampler):

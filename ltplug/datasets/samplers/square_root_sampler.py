@@ -1,9 +1,10 @@
 # Copyright (c) ltplug contributors. All rights reserved.
-import math
 from typing import Any, Optional
 
 import numpy as np
 from mmpretrain.registry import DATA_SAMPLERS
+
+from ltplug.utils.validate import check_number
 
 from .base_lt_sampler import BaseLTSampler
 from .utils import draw_by_class_probs
@@ -37,10 +38,7 @@ class SquareRootSampler(BaseLTSampler):
                  seed: Optional[int] = None,
                  rank: Optional[int] = None,
                  world_size: Optional[int] = None) -> None:
-        if isinstance(q, bool) or not isinstance(q, (int, float)) or \
-                not math.isfinite(q) or q < 0:
-            raise ValueError(f'q must be a finite number >= 0, but got {q!r}')
-        self.q = float(q)
+        self.q = check_number('q', q, min=0)
         super().__init__(
             dataset,
             num_samples=num_samples,

@@ -46,8 +46,16 @@ def test_empty_class_gets_nothing(toy_dataset, labels):
     assert np.bincount(labels[list(s)], minlength=6)[4:].sum() == 0
 
 
-@pytest.mark.parametrize('q', [-0.5, float('nan'), '0.5'])
-def test_bad_q(toy_dataset, labels, q):
-    with pytest.raises(ValueError, match=f'q must be a finite number >= 0, '
-                       f'but got {q!r}'):
+@pytest.mark.parametrize('q,error,message', [
+    (-0.5, ValueError, 'q must be >= 0, but got -0.5'),
+    (float('nan'), ValueError, 'q must be a finite number, but got nan'),
+    ('0.5', TypeError, "q must be a number, but got '0.5' \\(str\\)"),
+    (True, TypeError, 'q must be a number, but got True'),
+])
+def test_bad_q(toy_dataset, labels, q, error, message):
+    with pytest.raises(error, match=message):
         build(toy_dataset(labels), q=q)
+
+
+def test_numpy_q_accepted(toy_dataset, labels):
+    assert build(toy_dataset(labels), q=np.float32(0.5)).q == 0.5
