@@ -34,6 +34,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='what --out holds: the metrics, or the predictions (default)')
     parser.add_argument(
         '--amp', action='store_true', help='test with mixed precision')
+    parser.add_argument(
+        '--allow-partial',
+        action='store_true',
+        help='test even if the checkpoint does not fit the model (keys not '
+        'loaded are logged); without it a checkpoint that does not fit '
+        'stops with an error')
     parser.add_argument('--no-pin-memory', action='store_true')
     parser.add_argument(
         '--no-progress', action='store_true', help='hide the progress bar')
@@ -64,6 +70,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Merge the command-line arguments into the config."""
     cfg.launcher = args.launcher
     cfg.work_dir = default_work_dir(cfg, args.config, args.work_dir)
+    if args.allow_partial:
+        cfg.allow_partial_load = True
     cfg.load_from = args.checkpoint
     if args.amp:
         cfg.test_cfg = cfg.get('test_cfg', None) or ConfigDict()

@@ -37,6 +37,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--auto-scale-lr',
         action='store_true',
         help='scale the LR by the actual over auto_scale_lr.base_batch_size')
+    parser.add_argument(
+        '--allow-partial',
+        action='store_true',
+        help='load_from may leave keys of the model unloaded (e.g. a backbone-'
+        'only checkpoint for fine-tuning); the keys not loaded are logged. '
+        'Without it a checkpoint that does not fit stops the run')
     parser.add_argument('--no-pin-memory', action='store_true')
     parser.add_argument('--no-persistent-workers', action='store_true')
     parser.add_argument(
@@ -63,6 +69,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.val_evaluator = None
     cfg.launcher = args.launcher
     cfg.work_dir = default_work_dir(cfg, args.config, args.work_dir)
+    if args.allow_partial:
+        cfg.allow_partial_load = True
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')

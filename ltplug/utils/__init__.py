@@ -1,4 +1,5 @@
 # Copyright (c) ltplug contributors. All rights reserved.
+from .atomic_save import patch_mmengine_atomic_save
 from .checkpoint import (CheckpointReadError, UnsafeCheckpointError,
                          allowed_checkpoint_global, checkpoint_format,
                          load_checkpoint_safely, load_from_local_safely,
@@ -6,13 +7,17 @@ from .checkpoint import (CheckpointReadError, UnsafeCheckpointError,
 from .dist_compat import patch_mmengine_cpu_distributed
 from .image_compat import patch_mmcv_adjust_hue
 from .package_compat import patch_mmengine_package_utils
+from .strict_load import (CheckpointMismatchError, load_state_dict_checked,
+                          patch_runner_strict_load)
 
 __all__ = [
     'UnsafeCheckpointError', 'CheckpointReadError', 'checkpoint_format',
     'allowed_checkpoint_global',
     'load_checkpoint_safely', 'load_from_local_safely',
     'register_safe_local_loader', 'patch_mmengine_cpu_distributed',
-    'patch_mmengine_package_utils', 'patch_mmcv_adjust_hue', 'setup_compat'
+    'patch_mmengine_package_utils', 'patch_mmcv_adjust_hue',
+    'CheckpointMismatchError', 'load_state_dict_checked',
+    'patch_runner_strict_load', 'patch_mmengine_atomic_save', 'setup_compat'
 ]
 
 
@@ -20,10 +25,13 @@ def setup_compat() -> None:
     """Install every stack fix ``ltplug`` needs (idempotent).
 
     Called by ``import ltplug``: safe local checkpoint loading, the
-    ``pkg_resources``-free package lookup, CPU (gloo) distributed training
-    and hue jitter under numpy 2.
+    ``pkg_resources``-free package lookup, CPU (gloo) distributed training,
+    hue jitter under numpy 2, strict ``load_from`` / resume and atomic
+    checkpoints, ``last_checkpoint`` and dumped files.
     """
     register_safe_local_loader()
+    patch_runner_strict_load()
+    patch_mmengine_atomic_save()
     patch_mmengine_package_utils()
     patch_mmengine_cpu_distributed()
     patch_mmcv_adjust_hue()

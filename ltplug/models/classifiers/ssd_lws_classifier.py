@@ -2,7 +2,6 @@
 """SSD stages II and IV: learnable weight scaling (LWS) on a frozen encoder
 and a frozen linear classifier taken from the previous stage's checkpoint
 (the official ``SLG`` of ``ssd_stage_ii.py``)."""
-import os.path as osp
 from collections import OrderedDict
 from typing import Optional, Sequence
 
@@ -14,6 +13,8 @@ from mmpretrain.registry import MODELS
 
 from ltplug.models.utils.teacher import set_requires_grad
 from ltplug.utils.checkpoint import load_checkpoint_safely
+from ltplug.utils.strict_load import (CheckpointMismatchError,
+                                      StateDictMismatch, mismatch_message)
 
 __all__ = ['SSDLWSClassifier', 'BN_MODES', 'load_stage_weights']
 
@@ -26,10 +27,14 @@ def load_stage_weights(model: nn.Module,
                        name: str = 'previous stage') -> list:
     """Copy the ``prefixes`` entries of a checkpoint into ``model``.
 
-    Every key of ``model.state_dict()`` that starts with one of
-    ``prefixes`` must be in the file (after dropping a DDP ``module.``
-    prefix) with the same shape; anything else in the file is ignored.
-    Errors name the file and what does not fit.
+    Under ``prefixes`` the checkpoint must fit exactly (after dropping a DDP
+    ``module.`` prefix): every key of ``model.state_dict()`` there is in the
+    file with the same shape, and the file has no key there that the model
+    lacks (e.g. the extra blocks of a deeper backbone). Keys outside
+    ``prefixes`` are the documented partial part: the file's are ignored
+    (e.g. stage I's MoCo modules), the model's keep their initialisation
+    (e.g. the LWS scales); both are logged. Errors name the file, ``name``
+    and the first keys of each kind that do not fit.
 
     Args:
         model (nn.Module): The model to fill.
@@ -40,37 +45,55 @@ def load_stage_weights(model: nn.Module,
 
     Returns:
         list[str]: The loaded keys.
+
+    Raises:
+        FileNotFoundError: If ``checkpoint`` does not exist.
+        CheckpointReadError: If it is empty, truncated or not a checkpoint.
+        CheckpointMismatchError: If it does not fit under ``prefixes``.
     """
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(
-            f'{name}: checkpoint file "{checkpoint}" does not exist')
-    ckpt = load_checkpoint_safely(checkpoint, map_location='cpu')
+    prefixes = tuple(prefixes)
+    ckpt = load_checkpoint_safely(checkpoint, map_location='cpu', owner=name)
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
-        raise ValueError(f'{name}: "{checkpoint}" holds no state_dict')
+        raise ValueError(f'{name}: checkpoint "{checkpoint}" holds no '
+                         f'state_dict (it holds a {type(ckpt).__name__})')
     state = OrderedDict((k[7:] if k.startswith('module.') else k, v)
                         for k, v in state.items())
     own = model.state_dict()
-    wanted = [k for k in own if k.startswith(tuple(prefixes))]
+    wanted = [k for k in own if k.startswith(prefixes)]
     if not wanted:
         raise ValueError(f'{name}: the model has no key starting with '
                          f'{list(prefixes)}')
-    missing = [k for k in wanted if k not in state]
-    if missing:
-        raise ValueError(
-            f'{name}: checkpoint "{checkpoint}" does not fit: '
-            f'{len(missing)} missing key(s) {missing[:8]} (it holds e.g. '
-            f'{list(state)[:4]})')
-    for k in wanted:
-        if tuple(state[k].shape) != tuple(own[k].shape):
-            raise ValueError(
-                f'{name}: checkpoint "{checkpoint}" does not fit: {k} has '
-                f'shape {tuple(state[k].shape)} in the file but '
-                f'{tuple(own[k].shape)} in the model (a different number of '
-                'classes or architecture?)')
+    mismatch = StateDictMismatch(
+        missing=[k for k in wanted if k not in state],
+        unexpected=[
+            k for k in state if k.startswith(prefixes) and k not in own
+        ],
+        mis_shaped=[(k, tuple(state[k].shape), tuple(own[k].shape))
+                    for k in wanted if k in state
+                    and tuple(state[k].shape) != tuple(own[k].shape)])
+    if mismatch:
+        raise CheckpointMismatchError(
+            mismatch_message(
+                mismatch,
+                checkpoint,
+                owner=name,
+                hint=f'Only keys under {list(prefixes)} are loaded, and '
+                'there the checkpoint must be the model of this config (a '
+                'different number of classes or architecture?).',
+                one_line=True), mismatch)
     with torch.no_grad():
         for k in wanted:
             own[k].copy_(state[k])
+    kept = [k for k in own if not k.startswith(prefixes)]
+    ignored = [k for k in state if not k.startswith(prefixes)]
+    MMLogger.get_current_instance().info(
+        f'{name}: loaded {len(wanted)} tensors under {list(prefixes)} from '
+        f'"{checkpoint}"; {len(kept)} model tensor(s) keep their '
+        f'initialisation ({", ".join(kept[:5])}'
+        f'{", ..." if len(kept) > 5 else ""}), {len(ignored)} tensor(s) of '
+        f'the file are not used ({", ".join(ignored[:5])}'
+        f'{", ..." if len(ignored) > 5 else ""})')
     return wanted
 
 
@@ -168,11 +191,11 @@ class SSDLWSClassifier(ImageClassifier):
                 'checkpoint is loaded afterwards (load_from, resume, or a '
                 'distillation teacher\'s checkpoint)')
             return
-        loaded = load_stage_weights(self, self.init_checkpoint,
-                                    self.load_prefixes)
-        MMLogger.get_current_instance().info(
-            f'SSDLWSClassifier: loaded {len(loaded)} tensors from '
-            f'"{self.init_checkpoint}"')
+        load_stage_weights(
+            self,
+            self.init_checkpoint,
+            self.load_prefixes,
+            name=f'{type(self).__name__} (model.init_checkpoint)')
 
     def train(self, mode: bool = True) -> 'SSDLWSClassifier':
         """Set the mode; with ``frozen_bn_mode='eval'`` the frozen encoder

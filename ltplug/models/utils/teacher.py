@@ -11,6 +11,8 @@ from mmengine.config import Config, ConfigDict
 from mmpretrain.registry import MODELS
 
 from ltplug.utils.checkpoint import load_checkpoint_safely
+from ltplug.utils.strict_load import (CheckpointMismatchError,
+                                      compare_state_dicts, mismatch_message)
 
 __all__ = [
     'build_frozen_model', 'set_requires_grad', 'teacher_model_cfg',
@@ -95,10 +97,13 @@ def build_frozen_model(config: Union[str, dict],
     """Build a model from its config, load a checkpoint and freeze it.
 
     Everything is checked before any training step: the config and the
-    checkpoint must exist, every key of the model must be in the checkpoint
-    with the same shape (and, with ``strict``, no extra key), and the model
-    must classify ``num_classes`` classes. Each error names ``name``, the
-    file and what does not fit.
+    checkpoint must exist and be readable (an empty, truncated or non-torch
+    file raises :class:`~ltplug.utils.CheckpointReadError`), every key of
+    the model must be in the checkpoint with the same shape (and, with
+    ``strict``, no extra key; else
+    :class:`~ltplug.utils.CheckpointMismatchError`), and the model must
+    classify ``num_classes`` classes. Each error names ``name``, the file,
+    the config file and the first keys that do not fit.
 
     The model is initialised (``init_weights``) before loading, so a later
     ``init_weights`` of a parent module (the Runner's) skips it and does not
@@ -129,32 +134,30 @@ def build_frozen_model(config: Union[str, dict],
                 f'{name}: its config classifies {got} classes, but '
                 f'{num_classes} are expected')
     if checkpoint is not None:
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(
-                f'{name}: checkpoint file "{checkpoint}" does not exist')
-        ckpt = load_checkpoint_safely(checkpoint, map_location='cpu')
+        ckpt = load_checkpoint_safely(
+            checkpoint, map_location='cpu', owner=name)
         state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) \
             else None
         if not isinstance(state, dict):
-            raise ValueError(f'{name}: "{checkpoint}" holds no state_dict')
+            raise ValueError(
+                f'{name}: checkpoint "{checkpoint}" holds no state_dict '
+                f'(it holds a {type(ckpt).__name__})')
         state = OrderedDict(
             (k[7:] if k.startswith('module.') else k, v)
             for k, v in state.items())
-        own = model.state_dict()
-        missing = [k for k in own if k not in state]
-        unexpected = [k for k in state if k not in own]
-        if missing or (strict and unexpected):
-            raise ValueError(
-                f'{name}: checkpoint "{checkpoint}" does not fit its config: '
-                f'{len(missing)} missing key(s) {missing[:8]}, '
-                f'{len(unexpected)} unexpected key(s) {unexpected[:8]}')
-        for k, v in own.items():
-            if tuple(state[k].shape) != tuple(v.shape):
-                raise ValueError(
-                    f'{name}: checkpoint "{checkpoint}" does not fit its '
-                    f'config: {k} has shape {tuple(state[k].shape)} in the '
-                    f'file but {tuple(v.shape)} in the model (a different '
-                    'number of classes or architecture?)')
+        mismatch = compare_state_dicts(model.state_dict(), state)
+        if not strict:
+            mismatch.unexpected = []
+        if mismatch:
+            raise CheckpointMismatchError(
+                mismatch_message(
+                    mismatch,
+                    checkpoint,
+                    config if isinstance(config, str) else None,
+                    owner=name,
+                    hint='A teacher must be the model of its config (a '
+                    'different number of classes or architecture?)',
+                    one_line=True), mismatch)
         model.load_state_dict(state, strict=strict)
     set_requires_grad(model, False)
     return model

@@ -142,3 +142,46 @@ def test_stage4_takes_the_students_hard_head(tmp_path):
                            student.soft_head.fc.weight)
     assert torch.equal(model.backbone.conv1.weight,
                        student.backbone.conv1.weight)
+
+
+def test_deeper_backbone_checkpoint_is_refused(tmp_path):
+    """ResNet-32 stage-I weights hold every ResNet-20 key with the same
+    shape; the extra blocks under ``backbone.`` must not pass silently."""
+    cfg = copy.deepcopy(STAGE1)
+    cfg['backbone'] = dict(type='CIFARResNet', depth=32)
+    deep = MODELS.build(cfg)
+    path = str(tmp_path / 'stage1_r32.pth')
+    torch.save({'state_dict': deep.state_dict()}, path)
+    with pytest.raises(ValueError) as err:
+        build(init_checkpoint=path)
+    msg = str(err.value)
+    assert 'unexpected key(s)' in msg and 'backbone.layer1.3.' in msg, msg
+    assert f'checkpoint "{path}"' in msg
+    assert 'model.init_checkpoint' in msg
+
+
+def test_lists_the_keys_of_each_kind(tmp_path):
+    _, path = stage1_checkpoint(tmp_path, num_classes=7)
+    with pytest.raises(ValueError) as err:
+        build(init_checkpoint=path)
+    msg = str(err.value)
+    # both head.fc tensors, each with its two shapes
+    assert '2 mis-shaped key(s)' in msg
+    assert 'head.fc.weight (7, 64) in the file, (5, 64) in the model' in msg
+    assert 'head.fc.bias (7,) in the file, (5,) in the model' in msg
+
+
+@pytest.mark.parametrize('content,phrase', [(b'', 'is empty'),
+                                            (b'\x00\xff' * 64,
+                                             'not a torch checkpoint')])
+def test_unreadable_stage_checkpoint_is_named(tmp_path, content, phrase):
+    path = str(tmp_path / 'bad.pth')
+    with open(path, 'wb') as f:
+        f.write(content)
+    from ltplug.utils import CheckpointReadError
+    with pytest.raises(CheckpointReadError) as err:
+        build(init_checkpoint=path)
+    msg = str(err.value)
+    assert msg.startswith('SSDLWSClassifier (model.init_checkpoint): '
+                          f'checkpoint "{path}"'), msg
+    assert phrase in msg

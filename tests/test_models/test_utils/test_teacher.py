@@ -66,3 +66,69 @@ def test_norm_signature_sees_the_channel_conversion(kind):
     assert norm_signature(rgb)[3] is True
     assert norm_signature(bgr)[3] is False
     assert norm_signature(rgb) != norm_signature(bgr)
+
+
+TEACHER = dict(
+    type='ImageClassifier',
+    backbone=dict(type='CIFARResNet', depth=20),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(type='LinearClsHead', num_classes=4, in_channels=64))
+
+
+def _teacher_files(tmp_path, depth=20):
+    import torch
+    from mmpretrain.registry import MODELS
+    cfg = tmp_path / f'teacher_r{depth}.py'
+    model = dict(TEACHER, backbone=dict(type='CIFARResNet', depth=depth))
+    cfg.write_text(f'model = {model!r}\n')
+    ckpt = str(tmp_path / f'teacher_r{depth}.pth')
+    torch.save({'state_dict': MODELS.build(model).state_dict()}, ckpt)
+    return str(cfg), ckpt
+
+
+@pytest.mark.parametrize('content,kind', [
+    (b'', 'is empty'),
+    ('half', 'is truncated'),
+    (b'\x13\x37' * 100, 'is not a torch checkpoint'),
+    ('config', 'is a text file'),
+])
+def test_unreadable_teacher_checkpoint_names_teacher_and_file(
+        tmp_path, content, kind):
+    from ltplug.models.utils import build_frozen_model
+    from ltplug.utils import CheckpointReadError
+    cfg, good = _teacher_files(tmp_path)
+    bad = str(tmp_path / 'bad.pth')
+    if content == 'half':
+        with open(good, 'rb') as f:
+            data = f.read()
+        content = data[:len(data) // 2]
+    elif content == 'config':
+        bad = cfg
+    if isinstance(content, bytes):
+        with open(bad, 'wb') as f:
+            f.write(content)
+    with pytest.raises(CheckpointReadError) as err:
+        build_frozen_model(cfg, bad, name='teacher 0 ("teacher_r20.py")')
+    msg = str(err.value)
+    assert msg.startswith(f'teacher 0 ("teacher_r20.py"): checkpoint "{bad}"')
+    assert kind in msg
+
+
+def test_teacher_of_another_architecture_lists_keys_and_config(tmp_path):
+    from ltplug.models.utils import build_frozen_model
+    from ltplug.utils import CheckpointMismatchError
+    cfg20, ckpt20 = _teacher_files(tmp_path, 20)
+    cfg32, ckpt32 = _teacher_files(tmp_path, 32)
+    with pytest.raises(CheckpointMismatchError) as err:
+        build_frozen_model(cfg32, ckpt20, name='t1')
+    msg = str(err.value)
+    assert msg.startswith(f't1: checkpoint "{ckpt20}" does not fit the '
+                          f'model of config "{cfg32}"')
+    assert 'missing key(s)' in msg and 'backbone.layer1.3.conv1.weight' in msg
+    # a deeper checkpoint in a shallower teacher: the extra blocks
+    with pytest.raises(CheckpointMismatchError,
+                       match=r'unexpected key\(s\).*backbone\.layer1\.3\.'):
+        build_frozen_model(cfg20, ckpt32, name='t1')
+    # without strict the extra keys are allowed (the missing never are)
+    model = build_frozen_model(cfg20, ckpt32, name='t1', strict=False)
+    assert not any(p.requires_grad for p in model.parameters())

@@ -1,0 +1,175 @@
+# Copyright (c) ltplug contributors. All rights reserved.
+"""Nothing half-written (issue 18.7): checkpoints, the ``last_checkpoint``
+pointer and dumped files survive a writer that fails halfway (a full disk),
+and ``--resume`` then finds a complete checkpoint."""
+import builtins
+import errno
+import os
+import os.path as osp
+
+import mmengine
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.fileio.backends.local_backend import LocalBackend
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+from ltplug.utils import load_checkpoint_safely, patch_mmengine_atomic_save
+from tests.support.tiny_data import make_image_list, write_tiny_config
+
+
+class _FullDisk:
+    """Files opened for writing while ``armed`` (and whose path contains
+    ``match``) take only the bytes that fit, then raise ENOSPC."""
+
+    def __init__(self, monkeypatch, match: str = '', room: int = 100):
+        self.armed = False
+        self.match = match
+        self.room = room
+        real_open, real_fdopen = builtins.open, os.fdopen
+        disk = self
+
+        class _File:
+
+            def __init__(self, f, path):
+                self._f, self._path, self._left = f, path, disk.room
+
+            def write(self, data):
+                if len(data) > self._left:
+                    self._f.write(data[:self._left])
+                    self._f.flush()
+                    self._left = 0
+                    raise OSError(errno.ENOSPC, 'No space left on device',
+                                  self._path)
+                self._left -= len(data)
+                return self._f.write(data)
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return self._f.__exit__(*exc)
+
+            def __getattr__(self, name):
+                return getattr(self._f, name)
+
+        def wrap(f, path, mode):
+            if disk.armed and mode in ('w', 'wb') and disk.match in str(path):
+                return _File(f, path)
+            return f
+
+        def fake_open(file, mode='r', *args, **kwargs):
+            return wrap(real_open(file, mode, *args, **kwargs), file, mode)
+
+        def fake_fdopen(fd, mode='r', *args, **kwargs):
+            path = os.readlink(f'/proc/self/fd/{fd}')
+            return wrap(real_fdopen(fd, mode, *args, **kwargs), path, mode)
+
+        monkeypatch.setattr(builtins, 'open', fake_open)
+        monkeypatch.setattr(os, 'fdopen', fake_fdopen)
+
+
+def test_patch_is_installed_and_idempotent():
+    put = LocalBackend.put
+    patch_mmengine_atomic_save()
+    patch_mmengine_atomic_save()
+    assert LocalBackend.put is put
+    assert getattr(put, '_ltplug_atomic', False)
+
+
+@pytest.mark.parametrize('how', ['put', 'put_text', 'dump_json'])
+def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch, how):
+    path = str(tmp_path / 'metrics.json')
+    old = {'accuracy/top1': 12.5, 'pad': 'x' * 500}
+    mmengine.dump(old, path)
+    disk = _FullDisk(monkeypatch, room=10)
+    disk.armed = True
+    with pytest.raises(OSError, match='No space left'):
+        if how == 'put':
+            LocalBackend().put(b'y' * 1000, path)
+        elif how == 'put_text':
+            LocalBackend().put_text('y' * 1000, path)
+        else:  # what tools/test.py --out does with the metrics
+            mmengine.dump({'accuracy/top1': 99.0, 'pad': 'y' * 500}, path)
+    disk.armed = False
+    assert mmengine.load(path, file_format='json') == old
+    assert os.listdir(tmp_path) == [osp.basename(path)]  # no temp left
+
+
+class _ArmDisk(Hook):
+    """Arms the full disk from the ``epoch``-th checkpoint save on."""
+
+    def __init__(self, disk, epoch):
+        self.disk, self.epoch = disk, epoch
+
+    def before_save_checkpoint(self, runner, checkpoint):
+        if checkpoint['meta']['epoch'] >= self.epoch:
+            self.disk.armed = True
+
+
+def _runner(tiny_cfg, work, max_epochs, hooks=()):
+    cfg = Config.fromfile(tiny_cfg)
+    cfg.work_dir = work
+    cfg.train_cfg.max_epochs = max_epochs
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=1, max_keep_ckpts=1)
+    cfg.resume = True  # from last_checkpoint when there is one
+    runner = Runner.from_cfg(cfg)
+    for hook in hooks:
+        runner.register_hook(hook)
+    return runner
+
+
+@pytest.fixture
+def tiny_cfg(tmp_path):
+    data = str(tmp_path / 'data')
+    make_image_list(data, per_class=2)
+    return write_tiny_config(str(tmp_path / 'cfg.py'), data, max_epochs=1)
+
+
+def _pointer(work):
+    with open(osp.join(work, 'last_checkpoint')) as f:
+        return f.read()
+
+
+@pytest.mark.parametrize('match', ['epoch_', 'last_checkpoint'])
+def test_full_disk_during_save_keeps_a_resumable_checkpoint(
+        tiny_cfg, tmp_path, monkeypatch, match):
+    """``max_keep_ckpts=1``: MMEngine deletes epoch_1.pth before writing
+    epoch_2.pth. With the disk full during the checkpoint (or during the
+    pointer), the previous checkpoint and pointer must stay complete."""
+    work = str(tmp_path / 'work')
+    _runner(tiny_cfg, work, 1).train()
+    first = osp.join(work, 'epoch_1.pth')
+    assert _pointer(work) == first
+
+    disk = _FullDisk(monkeypatch, match=match, room=10)
+    runner = _runner(tiny_cfg, work, 2, hooks=[_ArmDisk(disk, epoch=2)])
+    with pytest.raises(OSError, match='No space left'):
+        runner.train()
+    disk.armed = False
+
+    pointed = _pointer(work)
+    assert pointed in (first, osp.join(work, 'epoch_2.pth'))
+    assert load_checkpoint_safely(pointed)['meta']['epoch'] in (1, 2)
+    # no truncated checkpoint anywhere, no temp file left
+    for name in os.listdir(work):
+        assert not name.endswith('.tmp'), name
+        if name.endswith('.pth'):
+            load_checkpoint_safely(osp.join(work, name))
+    # and resuming works and completes the run
+    runner = _runner(tiny_cfg, work, 2)
+    runner.train()
+    assert _pointer(work) == osp.join(work, 'epoch_2.pth')
+    assert load_checkpoint_safely(_pointer(work))['meta']['epoch'] == 2
+    assert not osp.exists(first)  # max_keep_ckpts=1 still cleans up
+
+
+def test_saved_checkpoint_equals_the_model(tiny_cfg, tmp_path):
+    work = str(tmp_path / 'work')
+    runner = _runner(tiny_cfg, work, 1)
+    runner.train()
+    saved = load_checkpoint_safely(osp.join(work, 'epoch_1.pth'))
+    for k, v in runner.model.state_dict().items():
+        assert torch.equal(saved['state_dict'][k], v), k
