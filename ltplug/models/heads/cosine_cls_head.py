@@ -8,6 +8,7 @@ from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 
 from ltplug.models.utils.logit_adjust import l2_normalize
+from ltplug.utils.validate import check_number
 
 
 @MODELS.register_module()
@@ -50,17 +51,16 @@ class CosineClsHead(ClsHead):
                  init_cfg: Optional[dict] = dict(
                      type='Normal', layer='Linear', std=0.01),
                  **kwargs) -> None:
+        owner = type(self).__name__
+        num_classes = check_number('num_classes', num_classes, integer=True,
+                                   min=1, owner=owner)
+        in_channels = check_number('in_channels', in_channels, integer=True,
+                                   min=1, owner=owner)
+        scale = check_number('scale', scale, min=0, min_inclusive=False,
+                             owner=owner)
+        eps = check_number('eps', eps, min=0, min_inclusive=False,
+                           owner=owner)
         super().__init__(init_cfg=init_cfg, **kwargs)
-        if num_classes <= 0:
-            raise ValueError(
-                f'num_classes={num_classes} must be a positive integer')
-        if in_channels <= 0:
-            raise ValueError(
-                f'in_channels={in_channels} must be a positive integer')
-        if scale <= 0:
-            raise ValueError(f'scale must be > 0, but got {scale}')
-        if not eps > 0:
-            raise ValueError(f'eps must be > 0, but got {eps}')
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.eps = eps

@@ -6,6 +6,8 @@ import torch.nn as nn
 from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 
+from ltplug.utils.validate import check_number
+
 
 @MODELS.register_module()
 class LWSHead(ClsHead):
@@ -33,10 +35,12 @@ class LWSHead(ClsHead):
                  init_cfg: Optional[dict] = dict(
                      type='Normal', layer='Linear', std=0.01),
                  **kwargs) -> None:
+        owner = type(self).__name__
+        num_classes = check_number('num_classes', num_classes, integer=True,
+                                   min=1, owner=owner)
+        in_channels = check_number('in_channels', in_channels, integer=True,
+                                   min=1, owner=owner)
         super().__init__(init_cfg=init_cfg, **kwargs)
-        if num_classes <= 0:
-            raise ValueError(
-                f'num_classes={num_classes} must be a positive integer')
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.fc = nn.Linear(in_channels, num_classes)

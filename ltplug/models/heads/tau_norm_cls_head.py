@@ -7,6 +7,7 @@ from mmpretrain.models.heads import LinearClsHead
 from mmpretrain.registry import MODELS
 
 from ltplug.models.utils.logit_adjust import norm_floor, upcast
+from ltplug.utils.validate import check_number
 
 
 @MODELS.register_module()
@@ -54,13 +55,14 @@ class TauNormClsHead(LinearClsHead):
                  init_cfg: Optional[dict] = dict(
                      type='Normal', layer='Linear', std=0.01),
                  **kwargs) -> None:
-        if num_classes <= 0:
-            raise ValueError(
-                f'num_classes={num_classes} must be a positive integer')
-        if tau < 0:
-            raise ValueError(f'tau must be >= 0, but got {tau}')
-        if not eps > 0:
-            raise ValueError(f'eps must be > 0, but got {eps}')
+        owner = type(self).__name__
+        num_classes = check_number('num_classes', num_classes, integer=True,
+                                   min=1, owner=owner)
+        in_channels = check_number('in_channels', in_channels, integer=True,
+                                   min=1, owner=owner)
+        tau = check_number('tau', tau, min=0, owner=owner)
+        eps = check_number('eps', eps, min=0, min_inclusive=False,
+                           owner=owner)
         super().__init__(
             num_classes=num_classes,
             in_channels=in_channels,

@@ -9,6 +9,7 @@ from mmpretrain.registry import MODELS
 
 from ltplug.datasets.utils import check_class_counts
 from ltplug.models.utils.logit_adjust import class_log_prior, logit_adjust
+from ltplug.utils.validate import check_number
 
 
 @MODELS.register_module()
@@ -29,9 +30,10 @@ class BalancedSoftmaxLoss(nn.Module):
     Args:
         class_counts (Sequence[int], optional): Training images per class.
             Defaults to None.
-        tau (float): Adjustment strength. Defaults to 1.0.
+        tau (float): Adjustment strength (>= 0; 0 is plain CE).
+            Defaults to 1.0.
         reduction (str): 'none', 'mean' or 'sum'. Defaults to 'mean'.
-        loss_weight (float): Weight of the loss. Defaults to 1.0.
+        loss_weight (float): Weight of the loss (>= 0). Defaults to 1.0.
     """
 
     def __init__(self,
@@ -43,9 +45,11 @@ class BalancedSoftmaxLoss(nn.Module):
         if reduction not in ('none', 'mean', 'sum'):
             raise ValueError(f'reduction must be none, mean or sum, but got '
                              f'{reduction!r}')
-        self.tau = float(tau)
+        owner = type(self).__name__
+        self.tau = check_number('tau', tau, min=0, owner=owner)
         self.reduction = reduction
-        self.loss_weight = loss_weight
+        self.loss_weight = check_number('loss_weight', loss_weight, min=0,
+                                        owner=owner)
         self.register_buffer(
             'class_counts', torch.empty(0, dtype=torch.long),
             persistent=False)

@@ -9,6 +9,7 @@ import torch.nn as nn
 from mmpretrain.registry import MODELS
 
 from ltplug.models.utils.logit_adjust import compute_dtype, l2_normalize
+from ltplug.utils.validate import check_number
 
 
 @MODELS.register_module()
@@ -44,13 +45,11 @@ class CosineFeatureDistillLoss(nn.Module):
 
     def __init__(self, loss_weight: float = 1.0, eps: float = 1e-12) -> None:
         super().__init__()
-        if loss_weight < 0:
-            raise ValueError(
-                f'loss_weight must be >= 0, but got {loss_weight}')
-        if eps <= 0:
-            raise ValueError(f'eps must be > 0, but got {eps}')
-        self.loss_weight = float(loss_weight)
-        self.eps = eps
+        owner = type(self).__name__
+        self.loss_weight = check_number('loss_weight', loss_weight, min=0,
+                                        owner=owner)
+        self.eps = check_number('eps', eps, min=0, min_inclusive=False,
+                                owner=owner)
 
     def teacher_target(
         self, teacher_feats: Union[torch.Tensor, Sequence[torch.Tensor]]

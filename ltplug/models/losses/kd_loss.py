@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
 from ltplug.models.utils.logit_adjust import upcast
+from ltplug.utils.validate import check_number
 
 
 @MODELS.register_module()
@@ -22,18 +23,18 @@ class KDLoss(nn.Module):
     Args:
         temperature (float): The softening temperature ``T``; SSD uses 2.
             Defaults to 2.0.
-        loss_weight (float): Weight of the loss. Defaults to 1.0.
+        loss_weight (float): Weight of the loss (>= 0). Defaults to 1.0.
     """
 
     def __init__(self,
                  temperature: float = 2.0,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
-        if not temperature > 0:
-            raise ValueError(
-                f'temperature must be > 0, but got {temperature}')
-        self.temperature = float(temperature)
-        self.loss_weight = float(loss_weight)
+        owner = type(self).__name__
+        self.temperature = check_number('temperature', temperature, min=0,
+                                        min_inclusive=False, owner=owner)
+        self.loss_weight = check_number('loss_weight', loss_weight, min=0,
+                                        owner=owner)
 
     def forward(self, student_logits: torch.Tensor,
                 teacher_logits: torch.Tensor) -> torch.Tensor:

@@ -5,6 +5,7 @@ import torch.nn as nn
 from mmpretrain.registry import MODELS
 
 from ltplug.models.utils.logit_adjust import upcast
+from ltplug.utils.validate import check_number
 
 
 @MODELS.register_module()
@@ -34,18 +35,18 @@ class LabelAwareMoCoLoss(nn.Module):
 
     Args:
         temperature (float): ``tau``. Defaults to 0.2 (SSD).
-        loss_weight (float): Weight of the loss. Defaults to 1.0.
+        loss_weight (float): Weight of the loss (>= 0). Defaults to 1.0.
     """
 
     def __init__(self,
                  temperature: float = 0.2,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
-        if not temperature > 0:
-            raise ValueError(
-                f'temperature must be > 0, but got {temperature}')
-        self.temperature = float(temperature)
-        self.loss_weight = float(loss_weight)
+        owner = type(self).__name__
+        self.temperature = check_number('temperature', temperature, min=0,
+                                        min_inclusive=False, owner=owner)
+        self.loss_weight = check_number('loss_weight', loss_weight, min=0,
+                                        owner=owner)
 
     def forward(self, query: torch.Tensor, key: torch.Tensor,
                 labels: torch.Tensor, queue: torch.Tensor,

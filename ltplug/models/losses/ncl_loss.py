@@ -11,6 +11,7 @@ from mmpretrain.registry import MODELS
 from ltplug.datasets.utils import check_class_counts
 from ltplug.models.utils.logit_adjust import (class_log_prior, logit_adjust,
                                               upcast)
+from ltplug.utils.validate import check_number
 
 HCM_MASK_MODES = ('zero', 'neg_inf')
 
@@ -79,27 +80,25 @@ class NCLLoss(nn.Module):
                  eps: float = 1e-9,
                  loss_weight: float = 1.) -> None:
         super().__init__()
-        if isinstance(hcm_n, bool) or not isinstance(hcm_n, int) or \
-                hcm_n < 2:
-            raise ValueError('hcm_n (hard categories kept, counting the '
-                             f'ground truth) must be an int >= 2, but got '
-                             f'{hcm_n!r}')
+        owner = type(self).__name__
+        # hard categories kept, counting the ground truth
+        hcm_n = check_number('hcm_n', hcm_n, integer=True, min=2, owner=owner)
         if hcm_mask not in HCM_MASK_MODES:
             raise ValueError(f'hcm_mask must be one of {HCM_MASK_MODES}, but '
                              f'got {hcm_mask!r}')
-        for name, value in (('ce_ratio', ce_ratio), ('hcm_ratio', hcm_ratio),
-                            ('diversity_factor', diversity_factor),
-                            ('diversity_factor_hcm', diversity_factor_hcm)):
-            if value < 0:
-                raise ValueError(f'{name} must be >= 0, but got {value}')
         self.hcm_n = hcm_n
-        self.ce_ratio = float(ce_ratio)
-        self.hcm_ratio = float(hcm_ratio)
-        self.diversity_factor = float(diversity_factor)
-        self.diversity_factor_hcm = float(diversity_factor_hcm)
+        self.ce_ratio = check_number('ce_ratio', ce_ratio, min=0, owner=owner)
+        self.hcm_ratio = check_number('hcm_ratio', hcm_ratio, min=0,
+                                      owner=owner)
+        self.diversity_factor = check_number(
+            'diversity_factor', diversity_factor, min=0, owner=owner)
+        self.diversity_factor_hcm = check_number(
+            'diversity_factor_hcm', diversity_factor_hcm, min=0, owner=owner)
         self.hcm_mask = hcm_mask
-        self.eps = float(eps)
-        self.loss_weight = float(loss_weight)
+        self.eps = check_number('eps', eps, min=0, min_inclusive=False,
+                                owner=owner)
+        self.loss_weight = check_number('loss_weight', loss_weight, min=0,
+                                        owner=owner)
         self.register_buffer(
             'class_counts', torch.empty(0, dtype=torch.long),
             persistent=False)
