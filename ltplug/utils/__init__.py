@@ -6,6 +6,7 @@ from .checkpoint import (CheckpointReadError, UnsafeCheckpointError,
                          register_safe_local_loader)
 from .dist_compat import patch_mmengine_cpu_distributed
 from .image_compat import patch_mmcv_adjust_hue
+from .inference_compat import patch_mmpretrain_inferencer
 from .package_compat import patch_mmengine_package_utils
 from .strict_load import (CheckpointMismatchError, load_state_dict_checked,
                           patch_runner_strict_load)
@@ -16,6 +17,7 @@ __all__ = [
     'load_checkpoint_safely', 'load_from_local_safely',
     'register_safe_local_loader', 'patch_mmengine_cpu_distributed',
     'patch_mmengine_package_utils', 'patch_mmcv_adjust_hue',
+    'patch_mmpretrain_inferencer',
     'CheckpointMismatchError', 'load_state_dict_checked',
     'patch_runner_strict_load', 'patch_mmengine_atomic_save', 'setup_compat'
 ]
@@ -27,7 +29,8 @@ def setup_compat() -> None:
     Called by ``import ltplug``: safe local checkpoint loading, the
     ``pkg_resources``-free package lookup, CPU (gloo) distributed training,
     hue jitter under numpy 2, strict ``load_from`` / resume and atomic
-    checkpoints, ``last_checkpoint`` and dumped files.
+    checkpoints, ``last_checkpoint`` and dumped files, and MMPretrain's
+    inferencer on configs whose test dataset is wrapped.
     """
     register_safe_local_loader()
     patch_runner_strict_load()
@@ -35,3 +38,4 @@ def setup_compat() -> None:
     patch_mmengine_package_utils()
     patch_mmengine_cpu_distributed()
     patch_mmcv_adjust_hue()
+    patch_mmpretrain_inferencer()
