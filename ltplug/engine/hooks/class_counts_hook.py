@@ -1,16 +1,16 @@
 # Copyright (c) ltplug contributors. All rights reserved.
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
-from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
 from ltplug.datasets.utils import check_class_counts, get_class_counts
+from .num_classes_check_hook import NumClassesCheckHook, Source
 
 
 @HOOKS.register_module()
-class ClassCountsHook(Hook):
+class ClassCountsHook(NumClassesCheckHook):
     """Give the model the per-class training counts of the train dataset.
 
     Before training, every sub-module of the model that defines
@@ -19,23 +19,52 @@ class ClassCountsHook(Hook):
     with :func:`ltplug.datasets.get_class_counts` from the train dataset, so
     configs never carry hand-copied count lists.
 
+    First, before training, validation and testing, it checks that every
+    part of the run agrees on the number of classes (see
+    :class:`~ltplug.engine.hooks.NumClassesCheckHook`, which it derives
+    from): the heads, the data preprocessor, the losses' counts, the
+    datasets, the metrics and this hook's ``class_counts``.
+
     Args:
         class_counts (Sequence[int], optional): Counts to use instead of the
             train dataset's. Defaults to None.
+        check_num_classes (bool): Run the number-of-classes check.
+            Defaults to True.
     """
 
     priority = 'VERY_HIGH'
 
-    def __init__(self, class_counts: Optional[Sequence[int]] = None) -> None:
+    def __init__(self,
+                 class_counts: Optional[Sequence[int]] = None,
+                 check_num_classes: bool = True) -> None:
+        super().__init__()
         self.class_counts = (None if class_counts is None else
                              check_class_counts(class_counts))
+        if not isinstance(check_num_classes, bool):
+            raise TypeError('ClassCountsHook: check_num_classes must be a '
+                            f'bool, but got {check_num_classes!r}')
+        self.check_num_classes = check_num_classes
+
+    def extra_sources(self) -> List[Source]:
+        """This hook's own ``class_counts``, when given."""
+        if self.class_counts is None:
+            return []
+        n = len(self.class_counts)
+        return [(f'custom_hooks ClassCountsHook.class_counts: {n} entries',
+                 n)]
+
+    def _check(self, runner, splits, what) -> None:
+        if self.check_num_classes:
+            super()._check(runner, splits, what)
 
     def before_train(self, runner) -> None:
-        """Read the counts and hand them to the modules that take them.
+        """Check the number of classes, then read the counts and hand
+        them to the modules that take them.
 
-        Nothing is read when no module of the model takes counts, so the
+        No count is read when no module of the model takes counts, so the
         hook is harmless in configs whose dataset has none.
         """
+        super().before_train(runner)
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         setters = [(name, module.set_class_counts)
