@@ -218,7 +218,8 @@ def collect_num_classes(runner: Any,
             evaluator = getattr(loop, 'evaluator', None)
         dataset = getattr(loader, 'dataset', None)
         if dataset is not None:
-            found += dataset_num_classes(dataset, f'{split}_dataloader.dataset')
+            found += dataset_num_classes(dataset,
+                                         f'{split}_dataloader.dataset')
         metrics = getattr(evaluator, 'metrics', None)
         if metrics:
             found += metric_num_classes(metrics, f'{split}_evaluator')
