@@ -25,8 +25,9 @@ ce_checkpoint = {{_base_.ce_ckpt_cifar100_lt_r100}}
 model = dict(
     backbone=dict(
         frozen_stages=3,
+        # replaces the CE config's Kaiming init (a list)
         init_cfg=dict(
-            type='Pretrained', checkpoint=ce_checkpoint,
+            _delete_=True, type='Pretrained', checkpoint=ce_checkpoint,
             prefix='backbone.')))
 train_dataloader = dict(
     sampler=dict(_delete_=True, type='ClassAwareSampler', num_samples_cls=4))

@@ -16,8 +16,9 @@ ce_checkpoint = {{_base_.ce_ckpt_cifar100_lt_r100}}
 model = dict(
     backbone=dict(
         frozen_stages=3,
+        # replaces the CE config's Kaiming init (a list)
         init_cfg=dict(
-            type='Pretrained', checkpoint=ce_checkpoint,
+            _delete_=True, type='Pretrained', checkpoint=ce_checkpoint,
             prefix='backbone.')),
     head=dict(
         _delete_=True,

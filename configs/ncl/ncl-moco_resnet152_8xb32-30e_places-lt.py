@@ -45,8 +45,9 @@ model = dict(
 sim_view = [
     dict(type='RandomResizedCrop', scale=224, backend='pillow'),
     dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4),
+    # torchvision's L = 0.299 R + 0.587 G + 0.114 B, on BGR arrays
     dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
-         channel_weights=(0.2989, 0.587, 0.114)),
+         channel_weights=(0.114, 0.587, 0.2989)),
     dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),
          magnitude_std='inf', prob=0.5),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
@@ -85,10 +86,13 @@ test_evaluator = val_evaluator
 optim_wrapper = dict(
     optimizer=dict(
         type='SGD', lr=0.02, momentum=0.9, nesterov=True, weight_decay=2e-4))
+# warm-up 5 epochs from lr / 3, x0.1 at 10 and 20, stepped as the code at
+# the start of each 1-based epoch (0-based epoch e uses step e + 1; see
+# _base_/ncl_resnet32_cifar_lt.py)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1. / 3, by_epoch=True, begin=0,
+    dict(type='LinearLR', start_factor=7. / 15, by_epoch=True, begin=0,
          end=5),
-    dict(type='MultiStepLR', by_epoch=True, milestones=[10, 20], gamma=0.1),
+    dict(type='MultiStepLR', by_epoch=True, milestones=[9, 19], gamma=0.1),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=30, val_interval=1)
 val_cfg = dict()

@@ -23,10 +23,12 @@ model = dict(
 moco_view = [
     dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(0.2, 1.),
          backend='pillow'),
-    dict(type='RandomApply',
-         transforms=[dict(type='ColorJitter', brightness=0.4, contrast=0.4,
-                          saturation=0.4, hue=0.1)],
-         prob=0.8),
+    # MMCV's colour jitter assumes BGR; the CIFAR arrays are RGB
+    dict(type='ApplyInBGR', channel_order='rgb', transforms=[
+        dict(type='RandomApply',
+             transforms=[dict(type='ColorJitter', brightness=0.4,
+                              contrast=0.4, saturation=0.4, hue=0.1)],
+             prob=0.8)]),
     dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
          channel_weights=(0.2989, 0.587, 0.114)),
     dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),

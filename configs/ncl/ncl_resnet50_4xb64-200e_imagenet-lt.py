@@ -48,7 +48,7 @@ train_pipeline = [
          total_level=10,
          magnitude_level=10,
          magnitude_std=0.5,
-         hparams=dict(pad_val=[104, 116, 124], interpolation='bicubic')),
+         hparams=dict(pad_val={{_base_.timm_fill_bgr}})),
     dict(type='PackInputs'),
 ]
 test_pipeline = [

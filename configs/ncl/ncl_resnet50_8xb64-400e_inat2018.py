@@ -45,7 +45,8 @@ train_pipeline = [
          total_level=10,
          magnitude_level=10,
          magnitude_std=0.5,
-         hparams=dict(pad_val=[119, 120, 97], interpolation='bicubic')),
+         # the code's fill is the ImageNet mean for iNat too (BGR here)
+         hparams=dict(pad_val={{_base_.timm_fill_bgr}})),
     dict(type='PackInputs'),
 ]
 test_pipeline = [

@@ -49,7 +49,10 @@ model = dict(
 query_view = [
     dict(type='RandomCrop', crop_size=32, padding=4),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4),
+    # MMCV's colour jitter assumes BGR; the CIFAR arrays are RGB
+    dict(type='ApplyInBGR', channel_order='rgb', transforms=[
+        dict(type='ColorJitter', brightness=0.4, contrast=0.4,
+             saturation=0.4)]),
 ]
 # key view: MoCo v2 (RRC scale (0.2, 1), ColorJitter (0.4, 0.4, 0.4, 0.1)
 # p 0.8, grayscale p 0.2, Gaussian blur sigma [0.1, 2] p 0.5, flip).
@@ -58,10 +61,11 @@ query_view = [
 key_view = [
     dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(0.2, 1.),
          backend='pillow'),
-    dict(type='RandomApply',
-         transforms=[dict(type='ColorJitter', brightness=0.4, contrast=0.4,
-                          saturation=0.4, hue=0.1)],
-         prob=0.8),
+    dict(type='ApplyInBGR', channel_order='rgb', transforms=[
+        dict(type='RandomApply',
+             transforms=[dict(type='ColorJitter', brightness=0.4,
+                              contrast=0.4, saturation=0.4, hue=0.1)],
+             prob=0.8)]),
     dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
          channel_weights=(0.2989, 0.587, 0.114)),
     dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),

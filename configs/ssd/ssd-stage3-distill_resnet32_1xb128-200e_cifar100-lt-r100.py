@@ -37,7 +37,10 @@ model = dict(
 train_pipeline = [
     dict(type='RandomCrop', crop_size=32, padding=4),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4),
+    # MMCV's colour jitter assumes BGR; the CIFAR arrays are RGB
+    dict(type='ApplyInBGR', channel_order='rgb', transforms=[
+        dict(type='ColorJitter', brightness=0.4, contrast=0.4,
+             saturation=0.4)]),
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(

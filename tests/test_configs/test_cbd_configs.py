@@ -51,6 +51,17 @@ KINDS = {'cbd-teacher': ('vanilla', 0), 'cbd-teacher-aug': ('aug', 0),
          'cbd': ('student', 1), 'cbd-ens': ('student', 4)}
 
 
+def unwrap_bgr(pipeline):
+    """The pipeline with each ``ApplyInBGR`` replaced by what it wraps."""
+    flat = []
+    for t in pipeline:
+        if t['type'] == 'ApplyInBGR':
+            flat += unwrap_bgr(t['transforms'])
+        else:
+            flat.append(t)
+    return flat
+
+
 def parse(name: str):
     m = re.match(r'^(cbd(?:-teacher)?(?:-aug|-ens)?)_(resnet\d+)_1xb128-'
                  r'(\d+)e_(.+)\.py$', name)
@@ -112,7 +123,7 @@ def test_recipe_values(name):
     assert sched.end == epochs
     assert cfg.train_cfg.max_epochs == epochs
     assert cfg.auto_scale_lr.base_batch_size == 128
-    types = [t.type for t in train.dataset.pipeline]
+    types = [t.type for t in unwrap_bgr(train.dataset.pipeline)]
     if kind in ('vanilla', 'aug'):
         assert model.type == 'ImageClassifier'
         assert model.neck.type == 'GlobalAveragePooling'
@@ -209,7 +220,12 @@ def test_data_aug_colour_distortion(name):
     """SimCLR colour distortion: jitter (0.8, 0.8, 0.8, 0.2) with p 0.8,
     then grayscale with p 0.2, measured on random images."""
     cfg = load(name)
-    pipeline = cfg.train_dataloader.dataset.pipeline
+    if 'cifar' in name:  # MMCV's jitter assumes BGR: wrapped for RGB arrays
+        wrapper = [t for t in cfg.train_dataloader.dataset.pipeline
+                   if t.type == 'ApplyInBGR']
+        assert len(wrapper) == 1 and wrapper[0].channel_order == 'rgb'
+        assert wrapper[0].transforms[0].type == 'RandomApply'
+    pipeline = unwrap_bgr(cfg.train_dataloader.dataset.pipeline)
     types = [t.type for t in pipeline]
     i = types.index('RandomApply')
     assert types[i + 1] == 'RandomGrayscale' and types[-1] == 'PackInputs'

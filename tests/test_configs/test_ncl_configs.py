@@ -88,9 +88,11 @@ def test_config_values(name):
     if 'cifar' in name:
         assert cfg.train_dataloader.batch_size == 64 and opt.lr == 0.1
         sched = {s.type: s for s in cfg.param_scheduler}
-        assert sched['LinearLR'].start_factor == pytest.approx(1 / 3)
+        # WarmupMultiStepLR (from lr / 3 over 5 steps, x0.1 at 320 / 360)
+        # stepped at the start of each 1-based epoch: epoch e at step e + 1
+        assert sched['LinearLR'].start_factor == pytest.approx(7 / 15)
         assert sched['LinearLR'].end == 5
-        assert sched['MultiStepLR'].milestones == [320, 360]
+        assert sched['MultiStepLR'].milestones == [319, 359]
         assert model.backbone.type == 'CIFARResNet'
         assert model.backbone.depth == 32
     if 'imagenet' in name or 'inat' in name:
@@ -165,7 +167,11 @@ def test_cifar10_policy_magnitudes():
     assert policy[18][1]['thr'] == pytest.approx(np.linspace(256, 0, 10)[8])
     assert policy[17][0]['magnitude'] == pytest.approx(
         np.linspace(0, 0.9, 10)[9])
-    assert policy[1][0]['angle'] == pytest.approx(np.linspace(0, 30, 10)[2])
+    # the port's rotate_with_fill is PIL's counter-clockwise rotate(+a)
+    # without a random sign; MMCV's positive angle is clockwise
+    assert policy[1][0]['angle'] == pytest.approx(
+        -np.linspace(0, 30, 10)[2])
+    assert policy[1][0]['random_negative_prob'] == 0.
     # every sub-policy runs through MMPretrain's AutoAugment
     img = np.random.default_rng(0).integers(0, 256, (32, 32, 3), np.uint8)
     for sub in policy:

@@ -23,7 +23,7 @@ CONFIGS = sorted(
 NATIVE_SIZE = {'CIFAR10LT': 32, 'CIFAR100LT': 32, 'FashionMNIST': 28}
 # transforms that set the output size, and the key holding it
 SIZE_KEYS = {'RandomCrop': 'crop_size', 'RandomResizedCrop': 'scale',
-             'CenterCrop': 'crop_size'}
+             'CenterCrop': 'crop_size', 'DistortedBoundingBoxCrop': 'scale'}
 
 
 def _square(size):
@@ -41,6 +41,9 @@ def output_sizes(pipeline, size):
             size = _square(t['scale'])
         elif kind in ('ResizeEdge', 'Resize', 'RandomResize'):
             size = None
+        elif kind == 'ApplyInBGR':
+            inner = output_sizes(t['transforms'], size)
+            size = None if inner is None else next(iter(inner))
         elif kind == 'MultiView':
             views = [output_sizes(v, size) for v in t['transforms']]
             if any(v is None for v in views):

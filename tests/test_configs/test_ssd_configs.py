@@ -29,6 +29,17 @@ STAGE_TYPE = {1: 'SSDMoCoClassifier', 2: 'SSDLWSClassifier',
               3: 'SSDDistiller', 4: 'SSDLWSClassifier'}
 
 
+def unwrap_bgr(pipeline):
+    """The pipeline with each ``ApplyInBGR`` replaced by what it wraps."""
+    flat = []
+    for t in pipeline:
+        if t['type'] == 'ApplyInBGR':
+            flat += unwrap_bgr(t['transforms'])
+        else:
+            flat.append(t)
+    return flat
+
+
 def parse(path):
     m = NAME.fullmatch(osp.basename(path))
     assert m, f'unexpected config name {osp.basename(path)}'
@@ -120,7 +131,8 @@ def test_config(path):
         mv = [t for t in cfg.train_dataloader.dataset.pipeline
               if t.type == 'MultiView'][0]
         assert mv.num_views == [1, 1] and len(mv.transforms) == 2
-        jitter = [t for t in mv.transforms[1] if t.type == 'RandomApply'][0]
+        jitter = [t for t in unwrap_bgr(mv.transforms[1])
+                  if t.type == 'RandomApply'][0]
         assert jitter.prob == 0.8
         assert jitter.transforms[0].hue == 0.1  # the code's MoCo v2 view
         assert cfg.train_dataloader.collate_fn.type == 'default_collate'

@@ -200,13 +200,21 @@ def _pretrained_file(tmp_path, value: float) -> str:
     return path
 
 
+def _pretrained_config(tmp_path, ckpt: str) -> str:
+    """CE_CIFAR with its backbone's init_cfg (a list) replaced by one
+    Pretrained entry."""
+    path = tmp_path / 'ce_pretrained.py'
+    path.write_text(
+        f'_base_ = [{osp.join(ROOT, CE_CIFAR)!r}]\n'
+        'model = dict(backbone=dict(init_cfg=dict(_delete_=True, '
+        f'type=\'Pretrained\', checkpoint={ckpt!r})))\n')
+    return str(path)
+
+
 def test_pretrained_file_is_reported_and_loaded(tmp_path):
     path = _pretrained_file(tmp_path, 0.25)
-    report = tool.main([
-        osp.join(ROOT, CE_CIFAR), '--format', 'json', '--cfg-options',
-        'model.backbone.init_cfg.type=Pretrained',
-        f'model.backbone.init_cfg.checkpoint={path}'
-    ])
+    report = tool.main(
+        [_pretrained_config(tmp_path, path), '--format', 'json'])
     row = init_row(report, 'backbone')
     # BN tensors load unchanged values (MMEngine marks only changed ones)
     assert row['init'].startswith(f'Pretrained {path}: loaded')
@@ -222,11 +230,8 @@ def test_absent_pretrained_is_not_loaded(tmp_path, monkeypatch):
     missing = str(tmp_path / 'absent.pth')
     url = 'https://download.pytorch.org/models/resnet152-b121ed2d.pth'
     for ckpt in (missing, url):
-        report = tool.main([
-            osp.join(ROOT, CE_CIFAR), '--format', 'json', '--cfg-options',
-            'model.backbone.init_cfg.type=Pretrained',
-            f'model.backbone.init_cfg.checkpoint={ckpt}'
-        ])
+        report = tool.main(
+            [_pretrained_config(tmp_path, ckpt), '--format', 'json'])
         row = init_row(report, 'backbone')
         # the Pretrained init_cfg replaces ResNet's Kaiming default, so
         # without the file the convs keep PyTorch's construction init
@@ -346,12 +351,10 @@ def test_ce_cifar_transforms_and_head_init():
     assert init_row(r, 'head')['init'] == 'Kaiming fan_in'
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='CIFARResNet keeps MMPretrain ResNet\'s Kaiming fan_out; '
-    'LDAM-DRW uses kaiming_normal_ (fan_in) on every conv (they differ on '
-    'the stem, the first conv of stages 2 / 3 and the 1x1 shortcuts)')
 def test_ce_cifar_backbone_init_official():
+    """LDAM-DRW's resnet_cifar.py: kaiming_normal_ (fan_in) on every conv
+    (CIFARResNet's own default, MMPretrain ResNet's fan_out, differs on the
+    stem, the first conv of stages 2 / 3 and the 1x1 shortcuts)."""
     assert init_row(recipe(CE_CIFAR), 'backbone')['init'] == \
         'Kaiming fan_in'
 
@@ -387,8 +390,8 @@ def test_subprocess_markdown():
 def test_ncl_cifar_recipe():
     """ALGORITHMS.md 4.5: SGD Nesterov, momentum 0.9, wd 2e-4 on every
     parameter, lr 0.1, batch 64, 400 epochs, warm-up 5 epochs from lr / 3,
-    x0.1 at 320 and 360 (MMEngine semantics; see the xfail below for the
-    code's one-epoch offset), drop_last, instance sampling."""
+    x0.1 at 320 and 360 stepped at the start of each 1-based epoch (see
+    the per-epoch test below), drop_last, instance sampling."""
     r = recipe(NCL_CIFAR)
     opt = r['optimizer']['defaults']
     assert r['optimizer']['optimizer'] == 'SGD'
@@ -402,29 +405,26 @@ def test_ncl_cifar_recipe():
     assert d['iters_per_epoch'] == CIFAR10_LT_R100 // 64
     assert d['sampler']['type'] == 'DefaultSampler'
     assert r['schedule']['max_epochs'] == 400
-    assert lr_at(r, 0) == pytest.approx(0.1 / 3)  # warm-up from lr / 3
-    for epoch, lr in ((5, 0.1), (318, 0.1), (321, 0.01), (361, 0.001),
-                      (399, 0.001)):
+    # warm-up from lr / 3, one step in at epoch 0
+    assert lr_at(r, 0) == pytest.approx(0.1 * 7 / 15)
+    for epoch, lr in ((5, 0.1), (318, 0.1), (319, 0.01), (358, 0.01),
+                      (359, 0.001), (399, 0.001)):
         assert lr_at(r, epoch) == pytest.approx(lr), epoch
     # 3 experts, nothing frozen
     assert '3 x CIFARResNet' in init_row(r, 'backbones')['type']
     assert all(row['frozen_tensors'] == 0 for row in r['frozen'])
     train = [t['type'] for t in r['transforms']['train']]
-    assert train == ['RandomCrop', 'RandomFlip', 'AutoAugment', 'Cutout',
-                     'PackInputs']
-    assert r['transforms']['train'][3]['args']['shape'] == 16
+    assert train == ['RandomCrop', 'RandomFlip', 'ApplyInBGR',
+                     'ClippedCutout', 'PackInputs']
+    assert r['transforms']['train'][3]['args']['length'] == 16
     # the code's classifier: a plain nn.Linear (PyTorch's default init)
     assert init_row(r, 'heads')['weights'] == tool.DEFAULT_INIT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='documented choice: the NCL code steps WarmupMultiStepLR at the '
-    'start of each 1-based epoch (0-based epoch e runs at step e + 1: '
-    '0.467 x lr at epoch 0, x0.1 from epoch 319 / 359); the config uses '
-    'MMEngine\'s LinearLR + MultiStepLR (lr / 3 at epoch 0, x0.1 from '
-    '320 / 360)')
 def test_ncl_cifar_per_epoch_lr_official():
+    """The NCL code steps WarmupMultiStepLR at the start of each 1-based
+    epoch: 0-based epoch e runs at step e + 1 (0.467 x lr at epoch 0, x0.1
+    from epochs 319 / 359)."""
     r = recipe(NCL_CIFAR)
 
     def official(e):
@@ -480,10 +480,13 @@ def test_cbd_imagenet_lt_recipe():
     assert 'not found, not loaded' in teacher['init']  # no teacher files
     train = r['transforms']['train']
     assert [t['type'] for t in train] == [
-        'LoadImageFromFile', 'RandomResizedCrop', 'RandomFlip', 'PackInputs'
+        'LoadImageFromFile', 'DistortedBoundingBoxCrop', 'RandomFlip',
+        'PackInputs'
     ]
     assert train[1]['args']['scale'] == 224
-    assert train[1]['args']['crop_ratio_range'] == pytest.approx([0.05, 1.])
+    assert train[1]['args']['area_range'] == pytest.approx([0.05, 1.])
+    assert train[1]['args']['aspect_ratio_range'] == pytest.approx(
+        [0.75, 1.33])
     test = r['transforms']['test']
     assert test[1]['type'] == 'ResizeEdge' and \
         test[1]['args']['scale'] == 256

@@ -5,7 +5,17 @@
 # base config; leaves set head.num_classes.
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='CIFARResNet', depth=32),
+    # LDAM-DRW's resnet_cifar.py (_weights_init): kaiming_normal_ (fan_in)
+    # on every conv, PyTorch's BN default (weight 1, bias 0); CIFARResNet's
+    # own default is MMPretrain ResNet's Kaiming fan_out
+    backbone=dict(
+        type='CIFARResNet',
+        depth=32,
+        init_cfg=[
+            dict(type='Kaiming', layer='Conv2d', mode='fan_in',
+                 nonlinearity='relu', distribution='normal'),
+            dict(type='Constant', val=1, bias=0, layer='_BatchNorm'),
+        ]),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',

@@ -6,24 +6,38 @@
 # student's preprocessed batch (CBDDistiller checks it at build time).
 
 # ImageNet-LT / iNaturalist 2018 (images loaded as BGR, converted to RGB by
-# the data preprocessor). "Distorted bounding box" crop covering 5%-100% of
-# the image with aspect ratio 3/4..4/3, resized to 224, horizontal flip.
-# (TF falls back to the whole image after 100 failed attempts, MMPretrain
-# to a central crop.)
+# the data preprocessor). TF's "distorted bounding box" crop
+# (tf.image.stateless_sample_distorted_bounding_box, area 5%-100% of the
+# image, TF's default aspect ratio 0.75..1.33, min_object_covered 0, whole
+# image after 100 failed attempts), resized to 224 with tf.image.resize's
+# bilinear filter without anti-aliasing, horizontal flip.
+# ``DistortedBoundingBoxCrop`` draws the crop height uniformly (mean area
+# about 0.34 on a 500 x 375 image); the switch
+# dict(type='RandomResizedCrop', scale=224, crop_ratio_range=(0.05, 1.),
+# aspect_ratio_range=(3. / 4., 4. / 3.)) draws the area uniformly
+# (mean about 0.42).
 imagenet_crop_flip = [
     dict(type='LoadImageFromFile'),
     dict(
-        type='RandomResizedCrop',
+        type='DistortedBoundingBoxCrop',
         scale=224,
-        crop_ratio_range=(0.05, 1.0),
-        aspect_ratio_range=(3. / 4., 4. / 3.),
+        area_range=(0.05, 1.0),
+        aspect_ratio_range=(0.75, 1.33),
         max_attempts=100,
-        backend='pillow'),
+        interpolation='bilinear',
+        backend='cv2'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
 ]
+# eval: short side to 256 (tf.image.resize, bilinear, antialias=False:
+# OpenCV's bilinear, not Pillow's anti-aliased one), centre crop 224
 imagenet_test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=256, edge='short', backend='pillow'),
+    dict(
+        type='ResizeEdge',
+        scale=256,
+        edge='short',
+        backend='cv2',
+        interpolation='bilinear'),
     dict(type='CenterCrop', crop_size=224),
     dict(type='PackInputs'),
 ]
@@ -32,7 +46,12 @@ imagenet_test_pipeline = [
 # colour jitter (brightness / contrast / saturation 0.8 s, hue 0.2 s) applied
 # with probability 0.8, then random grayscale with probability 0.2.
 # ``RandomGrayscale`` weights the channels in the order they are stored:
-# BGR for loaded image files, RGB for the CIFAR arrays.
+# BGR for loaded image files, RGB for the CIFAR arrays; MMCV's colour
+# jitter assumes BGR, so on the RGB CIFAR arrays it runs inside
+# ``ApplyInBGR``. (The official SimCLR v2 jitter is TF's: brightness
+# multiplies by U(0.2, 1.8), contrast blends with each channel's own mean,
+# saturation scales S in HSV, hue shifts H; MMCV's contrast / saturation
+# blend with the grey image instead. Not reproduced, see README.md.)
 simclr_colour_bgr = [
     dict(
         type='RandomApply',
@@ -53,16 +72,21 @@ simclr_colour_bgr = [
 ]
 simclr_colour_rgb = [
     dict(
-        type='RandomApply',
+        type='ApplyInBGR',
+        channel_order='rgb',
         transforms=[
             dict(
-                type='ColorJitter',
-                brightness=0.8,
-                contrast=0.8,
-                saturation=0.8,
-                hue=0.2)
-        ],
-        prob=0.8),
+                type='RandomApply',
+                transforms=[
+                    dict(
+                        type='ColorJitter',
+                        brightness=0.8,
+                        contrast=0.8,
+                        saturation=0.8,
+                        hue=0.2)
+                ],
+                prob=0.8)
+        ]),
     dict(
         type='RandomGrayscale',
         prob=0.2,

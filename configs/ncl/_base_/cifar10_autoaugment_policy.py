@@ -11,19 +11,28 @@
 #   Translate(magnitude)        = 150 / 331 * m / 9    (fraction of the width,
 #                                                       +-; MMPretrain also
 #                                                       multiplies by the size)
-#   Rotate(angle)               = 30 * m / 9           (degrees, +-)
+#   Rotate(angle)               = -30 * m / 9          (degrees, no random
+#                                                       sign: the port's
+#                                                       rotate_with_fill is
+#                                                       PIL's counter-
+#                                                       clockwise rotate(+a);
+#                                                       MMCV's positive angle
+#                                                       is clockwise)
 #   ColorTransform / Contrast /
 #   Sharpness / Brightness      = 0.9 * m / 9          (enhance factor 1 +- x)
 #   Posterize(bits)             = round(8 - 4 * m / 9) (bits kept)
 #   Solarize(thr)               = 256 - 256 * m / 9    (pixels >= thr inverted)
 #   Invert / AutoContrast / Equalize: no magnitude.
-# The random sign of the port (random.choice([-1, 1])) is MMPretrain's
-# ``random_negative_prob=0.5`` default.
+# The random sign of the port (random.choice([-1, 1])) on shear, translate
+# and the enhance ops is MMPretrain's ``random_negative_prob=0.5`` default;
+# the port's rotate has no random sign (``random_negative_prob=0.``). For
+# a random-sign rotate (the paper's AutoAugment) set it back to 0.5.
 
 cifar10_policy = [
     [dict(type='Invert', prob=0.1),
      dict(type='Contrast', magnitude=0.9 * 6 / 9, prob=0.2)],
-    [dict(type='Rotate', angle=30 * 2 / 9, prob=0.7),
+    [dict(type='Rotate', angle=-30 * 2 / 9, prob=0.7,
+          random_negative_prob=0.),
      dict(type='Translate', magnitude=150 / 331 * 9 / 9, prob=0.3,
           direction='horizontal')],
     [dict(type='Sharpness', magnitude=0.9 * 1 / 9, prob=0.8),

@@ -47,14 +47,19 @@ model = dict(
         std=[0.2023 * 255, 0.1994 * 255, 0.2010 * 255],
         to_rgb=False))
 
-# RandomCrop(32, pad 4) + HFlip + AutoAugment CIFAR10Policy + Cutout(16)
-# (the cutout fills 0 before normalisation, as the code's Cutout on the
-# [0, 1] tensor does)
+# RandomCrop(32, pad 4) + HFlip + AutoAugment CIFAR10Policy + Cutout(16).
+# The policy's PIL colour ops (Contrast, Color) weigh RGB; MMCV's assume
+# BGR, so AutoAugment runs inside ApplyInBGR on the RGB CIFAR arrays (its
+# fill 128 is grey in any order). The code's Cutout centres a 16 x 16
+# hole on a uniform pixel and clips it at the border, filling 0 before
+# normalisation (ClippedCutout; MMPretrain's Cutout keeps the hole whole
+# at the top / left edges).
 ncl_cifar_view = [
     dict(type='RandomCrop', crop_size=32, padding=4),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='AutoAugment', policies={{_base_.cifar10_policy}}),
-    dict(type='Cutout', shape=16, pad_val=0, prob=1.),
+    dict(type='ApplyInBGR', channel_order='rgb', transforms=[
+        dict(type='AutoAugment', policies={{_base_.cifar10_policy}})]),
+    dict(type='ClippedCutout', length=16, pad_val=0, prob=1.),
 ]
 train_pipeline = ncl_cifar_view + [dict(type='PackInputs')]
 test_pipeline = [dict(type='PackInputs')]
@@ -95,13 +100,15 @@ test_evaluator = val_evaluator
 optim_wrapper = dict(
     optimizer=dict(
         type='SGD', lr=0.1, momentum=0.9, nesterov=True, weight_decay=2e-4))
-# linear warm-up from lr / 3 over 5 epochs, then x0.1 at 320 and 360 (per
-# epoch; the code steps its scheduler at the start of each 1-based epoch,
-# i.e. one epoch ahead of this)
+# WarmupMultiStepLR (linear warm-up from lr / 3 over 5 epochs, x0.1 at
+# 320 and 360) as the code runs it: stepped at the start of each 1-based
+# epoch, so 0-based epoch e uses step e + 1: 7/15 lr at epoch 0, lr from
+# epoch 4, x0.1 from epochs 319 and 359. (Without the offset: start_factor
+# 1 / 3 and milestones [320, 360].)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1. / 3, by_epoch=True, begin=0,
+    dict(type='LinearLR', start_factor=7. / 15, by_epoch=True, begin=0,
          end=5),
-    dict(type='MultiStepLR', by_epoch=True, milestones=[320, 360],
+    dict(type='MultiStepLR', by_epoch=True, milestones=[319, 359],
          gamma=0.1),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=400, val_interval=10)
