@@ -16,8 +16,8 @@ data_preprocessor = dict(
     to_rgb=True)
 
 # ``LoadImageFromFileChecked`` (ltplug) may replace ``LoadImageFromFile`` to
-# name truncated / corrupt image files instead of failing obscurely (it
-# decodes every image twice).
+# name truncated / corrupt image files instead of failing obscurely (one
+# decode plus a cheap structural check of the file).
 # Resizing uses Pillow's bilinear filter, which anti-aliases when it
 # shrinks, as torchvision's Resize / RandomResizedCrop on PIL images in
 # the official PyTorch codes (classifier-balancing, BALMS, SSD-LT, NCL);
