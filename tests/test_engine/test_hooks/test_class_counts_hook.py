@@ -77,3 +77,22 @@ def test_dataset_without_counts_raises():
     with pytest.raises(ValueError, match='class_counts'):
         hook.before_train(
             fake_runner(model, SimpleNamespace(metainfo=dict())))
+
+
+@pytest.mark.parametrize('counts,error,message', [
+    ('50,5,1', TypeError, "class_counts must be a list of ints, but got "
+     "'50,5,1'"),
+    (['50', '5', '1'], TypeError, "class_counts must hold ints, but got "
+     "'50'"),
+    ([50, True, 1], TypeError, 'class_counts must hold ints, but got True'),
+    ([50, 0, 1], ValueError, 'zero training images'),
+])
+def test_bad_counts_named(counts, error, message):
+    with pytest.raises(error, match=message):
+        HOOKS.build(dict(type='ClassCountsHook', class_counts=counts))
+
+
+def test_check_num_classes_must_be_bool():
+    with pytest.raises(TypeError, match="check_num_classes must be a bool, "
+                       "but got 'False'"):
+        HOOKS.build(dict(type='ClassCountsHook', check_num_classes='False'))
