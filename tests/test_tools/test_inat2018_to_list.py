@@ -127,3 +127,39 @@ def test_missing_and_invalid_files(tmp_path):
     bad.write_text('{"images": [')
     with pytest.raises(ValueError, match='bad.json is not valid JSON'):
         tool.convert(str(bad), str(tmp_path / 'o.txt'))
+
+
+def test_round_trip_of_the_real_val_list(tmp_path, lt_lists_dir):
+    """An official-schema JSON holding the real iNaturalist18_val.txt's
+    24,426 images (ids shuffled, annotations in another order) converts
+    back to exactly that list."""
+    import numpy as np
+    real = osp.join(lt_lists_dir, 'iNaturalist18_val.txt')
+    with open(real) as f:
+        rows = [line.split() for line in f.read().splitlines()]
+    rng = np.random.default_rng(0)
+    ids = rng.permutation(10 * len(rows))[:len(rows)].tolist()
+    images = [dict(id=i, file_name=p, width=1, height=1)
+              for i, (p, _) in zip(ids, rows)]
+    annotations = [dict(id=j, image_id=ids[k], category_id=int(rows[k][1]))
+                   for j, k in enumerate(rng.permutation(len(rows)))]
+    categories = [dict(id=c, name=str(c)) for c in range(8142)]
+    ann = write(tmp_path, official(images, annotations, categories),
+                'val2018.json')
+    out = str(tmp_path / 'val.txt')
+    assert load_tool().convert(ann, out) == (24426, 8142)
+    with open(out) as f, open(real) as g:
+        assert f.read() == g.read()
+
+
+def test_docs_quote_the_official_line_counts(lt_lists_dir):
+    """docs/datasets.md gives the counts of the shared official lists."""
+    doc = open(osp.join(ROOT, 'docs', 'datasets.md')).read()
+    for name in ('ImageNet_LT_val.txt', 'ImageNet_LT_test.txt',
+                 'Places_LT_train.txt', 'Places_LT_val.txt',
+                 'Places_LT_test.txt', 'iNaturalist18_val.txt'):
+        with open(osp.join(lt_lists_dir, name)) as f:
+            n = sum(1 for _ in f)
+        assert f'`{name}` ({n:,})' in doc, (name, n)
+    for quoted in ('(115,846)', '(437,513)'):  # train lists not shared
+        assert quoted in doc
