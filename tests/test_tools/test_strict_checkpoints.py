@@ -6,6 +6,7 @@ explicit (``allow_partial_load`` / ``--allow-partial``) and logged."""
 import glob
 import importlib.util
 import os.path as osp
+import uuid
 
 import pytest
 import torch
@@ -61,9 +62,16 @@ def _test(tiny, tmp_path, cfg, ckpt, *extra):
     metrics = _tool('test').main([
         tiny['cfgs'][cfg], ckpt, '--work-dir',
         str(tmp_path / 'work'), '--no-progress', '--out', out,
-        '--out-item', 'metrics', *extra
+        '--out-item', 'metrics', '--cfg-options',
+        f'experiment_name={_unique()}', *extra
     ])
     return metrics, out
+
+
+def _unique():
+    """A fresh experiment (and so logger) name: runners built in the same
+    second from the same config would share MMEngine's logger."""
+    return f'strict_{uuid.uuid4().hex[:8]}'
 
 
 def _log_text(work):
@@ -114,23 +122,24 @@ def test_test_tool_allow_partial_loads_and_logs(tiny, tmp_path):
 def _runner(tiny, tmp_path, cfg, **options):
     config = Config.fromfile(tiny['cfgs'][cfg])
     config.work_dir = str(tmp_path / 'work')
+    config.experiment_name = _unique()
     config.merge_from_dict(options)
     return Runner.from_cfg(config)
 
 
 def test_load_from_backbone_only_needs_allow_partial(tiny, tmp_path):
-    runner = _runner(tiny, tmp_path, 'r20', load_from=tiny['ckpts']['backbone'])
+    backbone = tiny['ckpts']['backbone']
+    runner = _runner(tiny, tmp_path, 'r20', load_from=backbone)
     with pytest.raises(CheckpointMismatchError, match='head.fc.bias'):
         runner.train()
 
-    runner = _runner(tiny, tmp_path / 'b', 'r20',
-                     load_from=tiny['ckpts']['backbone'],
+    runner = _runner(tiny, tmp_path / 'b', 'r20', load_from=backbone,
                      allow_partial_load=True)
     runner.train()
-    loaded = torch.load(tiny['ckpts']['backbone'])['state_dict']
     assert osp.isfile(tmp_path / 'b' / 'work' / 'epoch_1.pth')
-    assert 'head.fc.weight' in _log_text(str(tmp_path / 'b' / 'work'))
-    assert loaded  # the backbone keys were there to load
+    log = _log_text(str(tmp_path / 'b' / 'work'))
+    assert f'checkpoint "{backbone}" does not fully fit' in log
+    assert 'head.fc.weight' in log
 
 
 def test_allow_partial_load_must_be_a_bool(tiny, tmp_path):
@@ -196,3 +205,25 @@ def test_test_tool_names_an_unreadable_checkpoint(tiny, tmp_path, case):
         _test(tiny, tmp_path, 'r20', path)
     assert f'checkpoint "{path}"' in str(err.value)
     assert phrase in str(err.value)
+
+
+def test_tau_norm_config_loads_its_ce_checkpoint_strictly(tmp_path):
+    """The shipped load_from user: tau-norm tests the CE checkpoint as is
+    (TauNormClsHead keeps LinearClsHead's keys), so strict loading fits."""
+    ce = Config.fromfile(osp.join(
+        ROOT, 'configs/ce/ce_resnet32_1xb128-200e_cifar10-lt-r100.py'))
+    torch.manual_seed(0)
+    model = MODELS.build(ce.model)
+    ckpt = str(tmp_path / 'ce.pth')
+    torch.save(dict(meta=dict(epoch=200), state_dict=model.state_dict()),
+               ckpt)
+    cfg = Config.fromfile(
+        osp.join(ROOT,
+                 'configs/decoupling/tau-norm_resnet32_cifar10-lt-r100.py'))
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.experiment_name = _unique()
+    runner = Runner.from_cfg(cfg)
+    runner.load_checkpoint(ckpt)  # strict by default: no error
+    got = runner.model.state_dict()
+    for k, v in model.state_dict().items():
+        assert torch.equal(got[k], v), k
