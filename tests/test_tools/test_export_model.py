@@ -217,3 +217,23 @@ def test_cli_export_then_tools_test_gives_the_same_metrics(tmp_path):
             metrics[name] = json.load(f)
     assert metrics['exported'] == metrics['original']
     assert 'accuracy/top1' in metrics['exported']
+
+
+def test_verification_catches_a_different_model(tmp_path, monkeypatch):
+    """compare_models sees a perturbed weight, and export_model then refuses
+    to write anything."""
+    import ltplug.apis.export as export
+    config = config_path(CASES[1][0])
+    ckpt = random_checkpoint(config, str(tmp_path / 'src.pth'))
+    convert = export.convert_state_dict
+
+    def perturbed(*args, **kwargs):
+        state = convert(*args, **kwargs)
+        state['head.fc.bias'] = state['head.fc.bias'] + 1e-3 * torch.arange(
+            state['head.fc.bias'].numel())
+        return state
+
+    monkeypatch.setattr(export, 'convert_state_dict', perturbed)
+    with pytest.raises(RuntimeError, match=r'differs from the original by'):
+        export_model(config, ckpt, str(tmp_path / 'out'), logger=None)
+    assert not osp.exists(tmp_path / 'out' / 'model.pth')
