@@ -173,3 +173,84 @@ def test_saved_checkpoint_equals_the_model(tiny_cfg, tmp_path):
     saved = load_checkpoint_safely(osp.join(work, 'epoch_1.pth'))
     for k, v in runner.model.state_dict().items():
         assert torch.equal(saved['state_dict'][k], v), k
+
+
+KILL_MID_SAVE = '''
+import builtins, os, signal
+from mmengine.hooks import Hook
+from mmpretrain.registry import HOOKS
+
+
+@HOOKS.register_module(force=True)
+class KillMidSaveHook(Hook):
+    """SIGKILLs the process halfway through writing the checkpoint of
+    epoch ``epoch``: half the bytes reach the file, then kill -9."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def before_save_checkpoint(self, runner, checkpoint):
+        if checkpoint['meta']['epoch'] < self.epoch:
+            return
+        real_open, real_fdopen = builtins.open, os.fdopen
+
+        class Half:
+            def __init__(self, f):
+                self.f = f
+            def write(self, data):
+                self.f.write(data[:len(data) // 2])
+                self.f.flush()
+                os.fsync(self.f.fileno())
+                os.kill(os.getpid(), signal.SIGKILL)
+            def __enter__(self):
+                return self
+            def __exit__(self, *exc):
+                return self.f.__exit__(*exc)
+            def __getattr__(self, name):
+                return getattr(self.f, name)
+
+        def wrap(f, mode):
+            return Half(f) if mode == 'wb' else f
+
+        builtins.open = lambda file, mode='r', *a, **k: wrap(
+            real_open(file, mode, *a, **k), mode)
+        os.fdopen = lambda fd, mode='r', *a, **k: wrap(
+            real_fdopen(fd, mode, *a, **k), mode)
+'''
+
+
+def test_kill_9_during_save_keeps_a_resumable_checkpoint(tmp_path):
+    """A real ``kill -9`` halfway through writing epoch_2.pth (with
+    ``max_keep_ckpts=1``): ``--resume`` still finds the complete
+    epoch_1.pth through ``last_checkpoint``, and finishes the run."""
+    from tests.helpers import ROOT, run_tool
+    (tmp_path / 'kill_mid_save.py').write_text(KILL_MID_SAVE)
+    data = str(tmp_path / 'data')
+    make_image_list(data, per_class=2)
+    common = ("default_hooks = dict(logger=dict(type='LoggerHook', "
+              "interval=1), checkpoint=dict(type='CheckpointHook', "
+              'interval=1, max_keep_ckpts=1))\n')
+    cfg1 = write_tiny_config(str(tmp_path / 'cfg1.py'), data, common,
+                             max_epochs=1)
+    kill = common + ("custom_imports = dict(imports=['ltplug', "
+                     "'kill_mid_save'], allow_failed_imports=False)\n"
+                     "custom_hooks = [dict(type='KillMidSaveHook', "
+                     'epoch=2)]\n')
+    cfg2 = write_tiny_config(str(tmp_path / 'cfg2.py'), data, kill,
+                             max_epochs=2)
+    cfg3 = write_tiny_config(str(tmp_path / 'cfg3.py'), data, common,
+                             max_epochs=2)
+    work = str(tmp_path / 'work')
+    env = {'PYTHONPATH': f'{ROOT}{os.pathsep}{tmp_path}'}
+    run_tool(['tools/train.py', cfg1, '--work-dir', work], env=env)
+    proc = run_tool(['tools/train.py', cfg2, '--work-dir', work,
+                     '--resume'], env=env, check=False)
+    assert proc.returncode == -9, proc.stdout[-3000:]
+    first = osp.join(work, 'epoch_1.pth')
+    assert _pointer(work) == first
+    assert load_checkpoint_safely(first)['meta']['epoch'] == 1
+    assert not osp.exists(osp.join(work, 'epoch_2.pth'))  # no half file
+    proc = run_tool(['tools/train.py', cfg3, '--work-dir', work,
+                     '--resume'], env=env)
+    assert 'resumed epoch: 1' in proc.stdout, proc.stdout[-3000:]
+    assert load_checkpoint_safely(_pointer(work))['meta']['epoch'] == 2
