@@ -19,18 +19,21 @@ previous checkpoint is deleted *before* the new one is written.
   checkpoint it names is complete;
 - ``CheckpointHook`` deletes outdated checkpoints (``max_keep_ckpts``, the
   previous best) only after the new checkpoint and the pointer are written,
-  so a failed save never leaves ``--resume`` without a complete checkpoint.
+  so a failed save never leaves ``--resume`` without a complete checkpoint;
+- ``CheckpointHook.before_train`` removes the temporary files a killed save
+  left in the checkpoint folder (``.epoch_3.pth.<random>.tmp``).
 """
 import builtins
 import contextlib
 import functools
 import os
 import os.path as osp
+import re
 from typing import Any, Iterator, List, Union
 
 from .atomic import atomic_open
 
-__all__ = ['patch_mmengine_atomic_save']
+__all__ = ['patch_mmengine_atomic_save', 'remove_stale_temp_files']
 
 
 def _atomic_put(self, obj: bytes, filepath: Union[str, os.PathLike]) -> None:
@@ -106,6 +109,51 @@ def _defer_removals(hook) -> Iterator[None]:
             backend.rmtree(path)
 
 
+# atomic_open's temporary files: ``.<name>.<8 random chars>.tmp``
+_TEMP_FILE = re.compile(r'^\..+\.[A-Za-z0-9_]{8}\.tmp$')
+
+
+def remove_stale_temp_files(folder: str) -> List[str]:
+    """Remove the temporary files that interrupted atomic writes left in
+    ``folder`` (not recursive).
+
+    Args:
+        folder (str): A local folder; a missing one is skipped.
+
+    Returns:
+        list[str]: The removed paths.
+    """
+    if not osp.isdir(folder):
+        return []
+    removed = []
+    for name in os.listdir(folder):
+        path = osp.join(folder, name)
+        if _TEMP_FILE.match(name) and osp.isfile(path):
+            with contextlib.suppress(OSError):
+                os.remove(path)
+                removed.append(path)
+    return removed
+
+
+def _cleaning_before_train(method):
+
+    @functools.wraps(method)
+    def before_train(self, runner) -> None:
+        method(self, runner)
+        from mmengine.dist import is_main_process
+        out_dir = self.out_dir
+        if is_main_process() and isinstance(out_dir, str) and \
+                '://' not in out_dir:
+            removed = remove_stale_temp_files(out_dir)
+            if removed:
+                runner.logger.info(
+                    f'Removed {len(removed)} temporary file(s) of '
+                    f'interrupted saves: {removed}')
+
+    before_train._ltplug_atomic = True
+    return before_train
+
+
 def _deferring(method):
 
     @functools.wraps(method)
@@ -137,3 +185,6 @@ def patch_mmengine_atomic_save() -> None:
         method = getattr(CheckpointHook, name)
         if not getattr(method, '_ltplug_atomic', False):
             setattr(CheckpointHook, name, _deferring(method))
+    if not getattr(CheckpointHook.before_train, '_ltplug_atomic', False):
+        CheckpointHook.before_train = _cleaning_before_train(
+            CheckpointHook.before_train)

@@ -250,7 +250,24 @@ def test_kill_9_during_save_keeps_a_resumable_checkpoint(tmp_path):
     assert _pointer(work) == first
     assert load_checkpoint_safely(first)['meta']['epoch'] == 1
     assert not osp.exists(osp.join(work, 'epoch_2.pth'))  # no half file
+    temps = [n for n in os.listdir(work) if n.endswith('.tmp')]
+    assert len(temps) == 1 and temps[0].startswith('.epoch_2.pth.'), temps
     proc = run_tool(['tools/train.py', cfg3, '--work-dir', work,
                      '--resume'], env=env)
     assert 'resumed epoch: 1' in proc.stdout, proc.stdout[-3000:]
     assert load_checkpoint_safely(_pointer(work))['meta']['epoch'] == 2
+    # the killed save's temporary file was cleaned up, nothing else
+    assert not [n for n in os.listdir(work) if n.endswith('.tmp')]
+    assert 'temporary file(s) of interrupted saves' in proc.stdout
+
+
+def test_remove_stale_temp_files_only_takes_atomic_temps(tmp_path):
+    from ltplug.utils.atomic_save import remove_stale_temp_files
+    names = ['.epoch_2.pth.ab12_x9Z.tmp', 'epoch_2.pth', 'notes.tmp',
+             '.hidden', '.epoch_1.pth.short.tmp']
+    for name in names:
+        (tmp_path / name).write_text('x')
+    removed = remove_stale_temp_files(str(tmp_path))
+    assert removed == [str(tmp_path / '.epoch_2.pth.ab12_x9Z.tmp')]
+    assert sorted(os.listdir(tmp_path)) == sorted(names[1:])
+    assert remove_stale_temp_files(str(tmp_path / 'missing')) == []
