@@ -8,7 +8,7 @@ from mmpretrain.datasets import CIFAR10
 from mmpretrain.datasets.utils import check_md5 as _md5_matches
 from mmpretrain.registry import DATASETS
 
-from ltplug.utils.validate import check_number
+from ltplug.utils.validate import check_bool, check_number
 
 from .long_tail_subset import (SELECTIONS, long_tail_profile,
                                select_long_tail_indices)
@@ -71,6 +71,8 @@ class CIFAR10LT(CIFAR10):
         check_number('max_per_class', max_per_class, integer=True, min=1,
                      allow_none=True, owner=owner)
         check_number('seed', seed, integer=True, min=0, owner=owner)
+        check_bool('check_md5', check_md5, owner=owner)
+        check_bool('download', download, owner=owner)
         profile = long_tail_profile(
             [self.TRAIN_N_MAX] * len(self.METAINFO['classes']),
             imbalance_ratio, self.TRAIN_N_MAX, max_per_class)

@@ -11,7 +11,7 @@ from typing import Any, List, Optional, Sequence, Union
 import numpy as np
 from mmpretrain.registry import DATASETS
 
-from ltplug.utils.validate import check_number
+from ltplug.utils.validate import check_bool, check_number
 
 from .utils import CLASS_COUNTS_KEY, counts_from_labels, exp_profile_counts
 
@@ -184,6 +184,8 @@ class LongTailSubset:
             check_number(name, value, integer=True, min=1, allow_none=True,
                          owner=owner)
         check_number('seed', seed, integer=True, min=0, owner=owner)
+        check_bool('subsample', subsample, owner=owner)
+        check_bool('lazy_init', lazy_init, owner=owner)
         if isinstance(dataset, dict):
             dataset = DATASETS.build(dataset)
         if selection not in SELECTIONS:

@@ -7,7 +7,7 @@ from mmengine.fileio import LocalBackend, exists, get_file_backend, join_path
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
-from ltplug.utils.validate import check_number
+from ltplug.utils.validate import check_bool, check_number
 
 from .list_file import parse_list_file
 from .transforms import CorruptImageError
@@ -105,8 +105,11 @@ class LTListDataset(BaseDataset):
             raise ValueError(f'{len(names)} class names given for '
                              f'num_classes={num_classes}')
         self.num_classes = int(num_classes)
-        self.allow_empty_classes = allow_empty_classes
-        self.check_files = check_files
+        self.allow_empty_classes = check_bool(
+            'allow_empty_classes', allow_empty_classes,
+            owner=type(self).__name__)
+        self.check_files = check_bool('check_files', check_files,
+                                      owner=type(self).__name__)
         self.backend_args = backend_args
         self.counts_source = None
         if class_counts is not None and class_counts_file is not None:

@@ -6,7 +6,7 @@ from typing import Any, Dict, Optional, Sequence
 import numpy as np
 import torch
 
-from ltplug.utils.validate import check_number
+from ltplug.utils.validate import check_bool, check_number
 
 __all__ = [
     'shot_groups', 'group_accuracy', 'rows_as_batch', 'stack_rows',
@@ -37,6 +37,7 @@ def shot_groups(class_counts: Sequence[int],
     """
     many_thr = check_number('many_thr', many_thr, min=0)
     few_thr = check_number('few_thr', few_thr, min=0)
+    inclusive = check_bool('inclusive', inclusive)
     counts = np.asarray(class_counts)
     if counts.ndim != 1:
         raise ValueError(f'class_counts must be 1-D, got shape {counts.shape}')

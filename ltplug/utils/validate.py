@@ -14,7 +14,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-__all__ = ['check_number']
+__all__ = ['check_number', 'check_bool']
 
 
 
@@ -88,3 +88,32 @@ def check_number(name: str,
         raise ValueError(
             f'{where}{name} must be {op} {max}, but got {value!r}')
     return value
+
+
+def check_bool(name: str, value: Any, *, owner: Optional[str] = None) -> bool:
+    """Check that ``value`` is a bool (or a numpy bool); return it.
+
+    A quoted ``'False'`` from a config or ``--cfg-options`` is a non-empty
+    string, i.e. true to ``bool()``: taking it as a flag would silently do
+    the opposite of what was asked.
+
+    Args:
+        name (str): The argument's name, quoted in the error.
+        value (Any): The value to check.
+        owner (str, optional): The class or function taking the argument.
+            Defaults to None.
+
+    Returns:
+        bool: ``value`` as a Python bool.
+
+    Raises:
+        TypeError: ``value`` is not a bool (``0`` / ``1`` included).
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    where = f'{owner}: ' if owner else ''
+    hint = (f'; a quoted value in a config or in --cfg-options is a string: '
+            f'write {name}={value.strip()} without quotes'
+            if isinstance(value, str) else '')
+    raise TypeError(f'{where}{name} must be True or False, but got '
+                    f'{value!r} ({type(value).__name__}){hint}')

@@ -148,6 +148,8 @@ def test_bad_ratio(toy_dataset, ratio):
     (dict(num_classes='2'), TypeError, "num_classes must be an int"),
     (dict(seed='0'), TypeError, "seed must be an int, but got '0'"),
     (dict(seed=-1), ValueError, 'seed must be >= 0, but got -1'),
+    (dict(subsample='False'), TypeError,
+     "subsample must be True or False, but got 'False'"),
 ])
 def test_bad_number_types_named(toy_dataset, kwargs, error, message):
     """A quoted --cfg-options value (imbalance_ratio='100') failed inside

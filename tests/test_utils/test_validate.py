@@ -68,3 +68,18 @@ def test_none():
         check_number('m', None)
     with pytest.raises(TypeError, match='must be an int or None'):
         check_number('m', 'x', integer=True, allow_none=True)
+
+
+def test_check_bool():
+    from ltplug.utils.validate import check_bool
+    assert check_bool('flag', True) is True
+    assert check_bool('flag', np.bool_(False)) is False
+    with pytest.raises(TypeError) as e:
+        check_bool('inclusive', 'False', owner='ShotAccuracy')
+    assert str(e.value) == (
+        "ShotAccuracy: inclusive must be True or False, but got 'False' "
+        '(str); a quoted value in a config or in --cfg-options is a string: '
+        'write inclusive=False without quotes')
+    for bad in (0, 1, None, 1.0):
+        with pytest.raises(TypeError, match='must be True or False'):
+            check_bool('flag', bad)

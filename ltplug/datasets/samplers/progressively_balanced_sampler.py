@@ -4,6 +4,8 @@ from typing import Any, Optional
 import numpy as np
 from mmpretrain.registry import DATA_SAMPLERS
 
+from ltplug.utils.validate import check_bool
+
 from .base_lt_sampler import BaseLTSampler, _check_int
 from .utils import check_nonempty_classes, draw_by_class_probs
 
@@ -50,7 +52,8 @@ class ProgressivelyBalancedSampler(BaseLTSampler):
                  seed: Optional[int] = None,
                  rank: Optional[int] = None,
                  world_size: Optional[int] = None) -> None:
-        self.last_epoch_balanced = bool(last_epoch_balanced)
+        self.last_epoch_balanced = check_bool('last_epoch_balanced',
+                                              last_epoch_balanced)
         self.total_epochs = _check_int(total_epochs, 'total_epochs',
                                        2 if self.last_epoch_balanced else 1)
         super().__init__(

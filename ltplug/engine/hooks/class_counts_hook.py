@@ -6,6 +6,7 @@ from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
 from ltplug.datasets.utils import check_class_counts, get_class_counts
+from ltplug.utils.validate import check_bool
 from .num_classes_check_hook import NumClassesCheckHook, Source
 
 
@@ -40,10 +41,8 @@ class ClassCountsHook(NumClassesCheckHook):
         super().__init__()
         self.class_counts = (None if class_counts is None else
                              check_class_counts(class_counts))
-        if not isinstance(check_num_classes, bool):
-            raise TypeError('ClassCountsHook: check_num_classes must be a '
-                            f'bool, but got {check_num_classes!r}')
-        self.check_num_classes = check_num_classes
+        self.check_num_classes = check_bool(
+            'check_num_classes', check_num_classes, owner='ClassCountsHook')
 
     def extra_sources(self) -> List[Source]:
         """This hook's own ``class_counts``, when given."""

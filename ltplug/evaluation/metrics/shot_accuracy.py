@@ -15,7 +15,7 @@ from ltplug.datasets.utils import CLASS_COUNTS_KEY, check_class_counts
 from ltplug.evaluation.functional import (first_elements, group_accuracy,
                                           shot_groups, stack_rows)
 from ltplug.utils.atomic import atomic_open
-from ltplug.utils.validate import check_number
+from ltplug.utils.validate import check_bool, check_number
 
 GROUPS = ('many', 'medium', 'few')
 
@@ -186,11 +186,14 @@ class ShotAccuracy(BaseMetric):
                                                 allow_zero=True))
         self.many_thr = many_thr
         self.few_thr = few_thr
-        self.inclusive = inclusive
+        self.inclusive = check_bool('inclusive', inclusive,
+                                    owner='ShotAccuracy')
         self.out_dir = out_dir
         self.file_name = file_name
-        self.save_per_class = save_per_class
-        self.print_table = print_table
+        self.save_per_class = check_bool('save_per_class', save_per_class,
+                                         owner='ShotAccuracy')
+        self.print_table = check_bool('print_table', print_table,
+                                      owner='ShotAccuracy')
 
     # ------------------------------------------------------------------
     # per batch

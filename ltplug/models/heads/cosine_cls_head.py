@@ -8,7 +8,7 @@ from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 
 from ltplug.models.utils.logit_adjust import l2_normalize
-from ltplug.utils.validate import check_number
+from ltplug.utils.validate import check_bool, check_number
 
 
 @MODELS.register_module()
@@ -60,6 +60,9 @@ class CosineClsHead(ClsHead):
                              owner=owner)
         eps = check_number('eps', eps, min=0, min_inclusive=False,
                            owner=owner)
+        learnable_scale = check_bool('learnable_scale', learnable_scale,
+                                     owner=owner)
+        bias = check_bool('bias', bias, owner=owner)
         super().__init__(init_cfg=init_cfg, **kwargs)
         self.num_classes = num_classes
         self.in_channels = in_channels

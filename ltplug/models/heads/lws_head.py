@@ -6,7 +6,7 @@ import torch.nn as nn
 from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 
-from ltplug.utils.validate import check_number
+from ltplug.utils.validate import check_bool, check_number
 
 
 @MODELS.register_module()
@@ -40,6 +40,7 @@ class LWSHead(ClsHead):
                                    min=1, owner=owner)
         in_channels = check_number('in_channels', in_channels, integer=True,
                                    min=1, owner=owner)
+        freeze_fc = check_bool('freeze_fc', freeze_fc, owner=owner)
         super().__init__(init_cfg=init_cfg, **kwargs)
         self.num_classes = num_classes
         self.in_channels = in_channels

@@ -7,7 +7,7 @@ from mmpretrain.models.heads import LinearClsHead
 from mmpretrain.registry import MODELS
 
 from ltplug.models.utils.logit_adjust import norm_floor, upcast
-from ltplug.utils.validate import check_number
+from ltplug.utils.validate import check_bool, check_number
 
 
 @MODELS.register_module()
@@ -63,6 +63,7 @@ class TauNormClsHead(LinearClsHead):
         tau = check_number('tau', tau, min=0, owner=owner)
         eps = check_number('eps', eps, min=0, min_inclusive=False,
                            owner=owner)
+        use_bias = check_bool('use_bias', use_bias, owner=owner)
         super().__init__(
             num_classes=num_classes,
             in_channels=in_channels,

@@ -65,6 +65,18 @@ def test_bad_total_epochs(toy_dataset, labels):
         build(toy_dataset(labels), total_epochs=1, last_epoch_balanced=True)
 
 
+def test_quoted_flag_refused(toy_dataset, labels):
+    """'False' is true to bool(): the last epoch would silently be made
+    class-balanced."""
+    with pytest.raises(TypeError, match="last_epoch_balanced must be True or "
+                       "False, but got 'False'"):
+        build(toy_dataset(labels), total_epochs=4,
+              last_epoch_balanced='False')
+    with pytest.raises(TypeError, match="total_epochs must be an int, but "
+                       "got '4'"):
+        build(toy_dataset(labels), total_epochs='4')
+
+
 def test_empty_class(toy_dataset, labels):
     with pytest.raises(ValueError, match=r'LTToyDataset has no image of '
                        r'class index \[4\]'):

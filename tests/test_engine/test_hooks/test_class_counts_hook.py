@@ -93,6 +93,6 @@ def test_bad_counts_named(counts, error, message):
 
 
 def test_check_num_classes_must_be_bool():
-    with pytest.raises(TypeError, match="check_num_classes must be a bool, "
-                       "but got 'False'"):
+    with pytest.raises(TypeError, match="check_num_classes must be True or "
+                       "False, but got 'False'"):
         HOOKS.build(dict(type='ClassCountsHook', check_num_classes='False'))

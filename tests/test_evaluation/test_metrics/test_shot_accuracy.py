@@ -187,6 +187,10 @@ def test_scores_for_another_number_of_classes_refused(num_scores, from_meta):
      "'100'"),
     (dict(few_thr=-1), ValueError, 'few_thr must be >= 0'),
     (dict(few_thr=float('nan')), ValueError, 'few_thr must be a finite'),
+    # 'False' is true to bool(): NCL's rule would be used silently
+    (dict(inclusive='False'), TypeError,
+     "inclusive must be True or False, but got 'False'"),
+    (dict(save_per_class=0), TypeError, 'save_per_class must be True or'),
 ])
 def test_bad_arguments(kwargs, error, message):
     with pytest.raises(error, match=message):

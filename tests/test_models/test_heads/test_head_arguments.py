@@ -26,6 +26,14 @@ CASES = [(head, *case) for head in HEADS for case in [
     ('TauNormClsHead', 'tau', '1.0', TypeError,
      "tau must be a number, but got '1.0'"),
     ('TauNormClsHead', 'tau', -1, ValueError, 'tau must be >= 0'),
+    # 'False' is true to bool(): a learnable scale / frozen fc would follow
+    ('CosineClsHead', 'learnable_scale', 'False', TypeError,
+     "learnable_scale must be True or False, but got 'False'"),
+    ('CosineClsHead', 'bias', 1, TypeError, 'bias must be True or False'),
+    ('LWSHead', 'freeze_fc', 'True', TypeError,
+     "freeze_fc must be True or False, but got 'True'"),
+    ('TauNormClsHead', 'use_bias', 'no', TypeError,
+     'use_bias must be True or False'),
 ]
 
 
