@@ -66,7 +66,7 @@ key_view = [
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
 ]
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileChecked'),
     dict(type='MultiView', num_views=[1, 1],
          transforms=[query_view, key_view]),
     dict(type='PackInputs'),

@@ -23,7 +23,7 @@ model = dict(
     frozen_bn_mode='train')
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileChecked'),
     dict(type='RandomResizedCrop', scale=224, backend='pillow'),
     dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),

@@ -10,7 +10,8 @@ has no attribute 'pipeline'``. :func:`patch_mmpretrain_inferencer` (installed
 by ``import ltplug``, so by any config with ``custom_imports=['ltplug']``)
 makes ``_init_pipeline`` look through the wrappers with
 :func:`find_dataset_pipeline`; everything else is MMPretrain's own code
-(``LoadImageFromFile`` removed, image read by ``mmcv.imread``).
+(``LoadImageFromFile`` removed, image read by ``mmcv.imread``); ltplug's
+``LoadImageFromFileChecked`` is removed as well.
 
 It also matches the image's channels to the model: the inferencer reads a
 file as a 3-channel BGR image, which a 1-channel model (the Fashion-MNIST
@@ -112,6 +113,12 @@ def _model_channels(model: Any) -> Optional[int]:
     return n if n in (1, 3) else None
 
 
+def _is_checked_loader(transform: Any) -> bool:
+    """Whether a transform config is ltplug's ``LoadImageFromFileChecked``."""
+    return isinstance(transform, dict) and str(transform.get(
+        'type', '')).split('.')[-1] == 'LoadImageFromFileChecked'
+
+
 def patch_mmpretrain_inferencer() -> None:
     """Make ``ImageClassificationInferencer`` find the test pipeline inside
     dataset wrappers and match image channels to the model (idempotent)."""
@@ -125,17 +132,20 @@ def patch_mmpretrain_inferencer() -> None:
 
     def _init_pipeline(self, cfg) -> Callable:
         dataset = cfg.test_dataloader.dataset
-        if dataset.get('pipeline') is None:
-            pipeline = find_dataset_pipeline(dataset)
-            if pipeline is None:
-                raise KeyError(
-                    'ImageClassificationInferencer: the config\'s '
-                    'test_dataloader.dataset (type '
-                    f'{dataset.get("type")!r}) has no `pipeline`, nor does '
-                    'any dataset it wraps')
+        pipeline = find_dataset_pipeline(dataset)
+        if pipeline is None:
+            raise KeyError(
+                'ImageClassificationInferencer: the config\'s '
+                'test_dataloader.dataset (type '
+                f'{dataset.get("type")!r}) has no `pipeline`, nor does '
+                'any dataset it wraps')
+        # the inferencer reads the image itself and removes only
+        # MMCV's LoadImageFromFile; ltplug's checked loader goes too
+        kept = [t for t in pipeline if not _is_checked_loader(t)]
+        if dataset.get('pipeline') is None or len(kept) != len(pipeline):
             cfg = copy.deepcopy(cfg)
             cfg.test_dataloader.dataset = dict(
-                type=dataset.get('type'), pipeline=pipeline)
+                type=dataset.get('type'), pipeline=kept)
         pipeline = original(self, cfg)
         channels = _model_channels(getattr(self, 'model', None))
         if channels is not None:

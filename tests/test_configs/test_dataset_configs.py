@@ -77,10 +77,11 @@ def test_values(name):
     else:
         assert cfg.data_preprocessor.to_rgb is True
         assert cfg.data_preprocessor.mean == [123.675, 116.28, 103.53]
-        assert train_ops == ['LoadImageFromFile', 'RandomResizedCrop',
+        assert train_ops == ['LoadImageFromFileChecked', 'RandomResizedCrop',
                              'RandomFlip', 'PackInputs']
         assert cfg.train_pipeline[1].scale == 224
-        assert test_ops == ['LoadImageFromFile', 'ResizeEdge', 'CenterCrop',
+        assert test_ops == ['LoadImageFromFileChecked', 'ResizeEdge',
+                            'CenterCrop',
                             'PackInputs']
         assert cfg.test_pipeline[1].scale == 256
         assert cfg.test_pipeline[2].crop_size == 224

@@ -207,3 +207,13 @@ def test_ncl_randaugment(path):
     img = np.random.default_rng(0).integers(0, 256, (40, 40, 3), np.uint8)
     for _ in range(10):
         assert t(dict(img=img.copy()))['img'].shape == (40, 40, 3)
+
+
+@pytest.mark.parametrize('path', CONFIGS)
+def test_image_files_load_with_the_checked_loader(path):
+    # issue 18.6: a corrupt JPEG in a real-data run must stop with the list
+    # line, not MMCV's bare ``assert`` (an AttributeError under python -O)
+    for split, pipeline in pipelines(load(path)):
+        for t, _ in walk(pipeline):
+            assert t['type'] != 'LoadImageFromFile', (
+                path, split, 'uses the stock loader')

@@ -480,7 +480,7 @@ def test_cbd_imagenet_lt_recipe():
     assert 'not found, not loaded' in teacher['init']  # no teacher files
     train = r['transforms']['train']
     assert [t['type'] for t in train] == [
-        'LoadImageFromFile', 'DistortedBoundingBoxCrop', 'RandomFlip',
+        'LoadImageFromFileChecked', 'DistortedBoundingBoxCrop', 'RandomFlip',
         'PackInputs'
     ]
     assert train[1]['args']['scale'] == 224

@@ -14,22 +14,24 @@ data_preprocessor = dict(
     # images are loaded as BGR
     to_rgb=True)
 
-# ``LoadImageFromFileChecked`` (ltplug) may replace ``LoadImageFromFile`` to
-# name truncated / corrupt image files instead of failing obscurely (one
-# decode plus a cheap structural check of the file).
+# Images load with ``LoadImageFromFileChecked`` (ltplug): one decode, as
+# MMCV's ``LoadImageFromFile``, plus a cheap structural check, so that a
+# truncated / corrupt file stops the run with the list file, line and path
+# (the stock loader fails in an ``assert``, or later under ``python -O``);
+# benchmarks/load_image.py measures its cost against the stock loader.
 # Resizing uses Pillow's bilinear filter, which anti-aliases when it
 # shrinks, as torchvision's Resize / RandomResizedCrop on PIL images in
 # the official PyTorch codes (classifier-balancing, BALMS, SSD-LT, NCL);
 # backend='cv2' (MMPretrain's default, no anti-aliasing) is the other
 # choice.
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileChecked'),
     dict(type='RandomResizedCrop', scale=224, backend='pillow'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileChecked'),
     dict(
         type='ResizeEdge',
         scale=256,

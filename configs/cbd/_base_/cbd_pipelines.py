@@ -17,7 +17,7 @@
 # aspect_ratio_range=(3. / 4., 4. / 3.)) draws the area uniformly
 # (mean about 0.42).
 imagenet_crop_flip = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileChecked'),
     dict(
         type='DistortedBoundingBoxCrop',
         scale=224,
@@ -31,7 +31,7 @@ imagenet_crop_flip = [
 # eval: short side to 256 (tf.image.resize, bilinear, antialias=False:
 # OpenCV's bilinear, not Pillow's anti-aliased one), centre crop 224
 imagenet_test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileChecked'),
     dict(
         type='ResizeEdge',
         scale=256,
