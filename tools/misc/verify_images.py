@@ -28,7 +28,7 @@ from typing import List, Optional, Sequence, Tuple
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
     __file__)))))
 
-__all__ = ['check_image', 'verify_list', 'main']
+__all__ = ['check_image', 'verify_items', 'verify_list', 'main']
 
 
 def check_image(path: str) -> Optional[str]:
@@ -73,6 +73,54 @@ def _check(item: Tuple[int, str, str]) -> Tuple[int, str, Optional[str]]:
     return line_no, rel, check_image(path)
 
 
+def verify_items(items: Sequence[Tuple[int, str, str]],
+                 workers: int = 4,
+                 progress: bool = True) -> List[Tuple[int, str, str]]:
+    """Decode the images of ``items`` in parallel (see :func:`check_image`).
+
+    The shared core of :func:`verify_list` and
+    ``tools/misc/check_dataset.py`` (which takes its items from a built
+    dataset).
+
+    Args:
+        items (Sequence[tuple[int, str, str]]): ``(line number, path as
+            shown, path to open)`` of every image.
+        workers (int): Processes decoding in parallel (>= 1). Defaults to
+            4.
+        progress (bool): Show a progress bar. Defaults to True.
+
+    Returns:
+        list[tuple[int, str, str]]: ``(line number, path as shown, reason)``
+        of every bad image, in the order of ``items``.
+    """
+    from mmengine.utils import ProgressBar
+    if isinstance(workers, bool) or not isinstance(workers, int) or \
+            workers < 1:
+        raise ValueError(f'workers must be an int >= 1, but got {workers!r}')
+    bad = []
+    bar = ProgressBar(len(items)) if progress and items else None
+    if workers == 1 or len(items) <= 1:
+        results = map(_check, items)
+        pool = None
+    else:
+        pool = multiprocessing.get_context('fork').Pool(
+            min(workers, len(items)))
+        results = pool.imap(_check, items, chunksize=64)
+    try:
+        for line_no, rel, reason in results:
+            if reason is not None:
+                bad.append((line_no, rel, reason))
+            if bar is not None:
+                bar.update()
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    if bar is not None:
+        sys.stdout.write('\n')
+    return bad
+
+
 def verify_list(list_file: str,
                 root: str,
                 workers: int = 4,
@@ -90,8 +138,6 @@ def verify_list(list_file: str,
         list[tuple[int, str, str]]: ``(line number, path, reason)`` of every
         bad image, in list order.
     """
-    from mmengine.utils import ProgressBar
-
     from ltplug.datasets.list_file import parse_list_file
     if isinstance(workers, bool) or not isinstance(workers, int) or \
             workers < 1:
@@ -100,27 +146,7 @@ def verify_list(list_file: str,
         raise FileNotFoundError(f'image root "{root}" is not a folder')
     paths, _, line_nos = parse_list_file(list_file)
     items = [(n, p, osp.join(root, p)) for n, p in zip(line_nos, paths)]
-    bad = []
-    bar = ProgressBar(len(items)) if progress and items else None
-    if workers == 1:
-        results = map(_check, items)
-        pool = None
-    else:
-        pool = multiprocessing.get_context('fork').Pool(workers)
-        results = pool.imap(_check, items, chunksize=64)
-    try:
-        for line_no, rel, reason in results:
-            if reason is not None:
-                bad.append((line_no, rel, reason))
-            if bar is not None:
-                bar.update()
-    finally:
-        if pool is not None:
-            pool.close()
-            pool.join()
-    if bar is not None:
-        sys.stdout.write('\n')
-    return bad
+    return verify_items(items, workers, progress)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
