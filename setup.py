@@ -60,7 +60,9 @@ setup(
         'matplotlib',
     ],
     extras_require={
-        'tests': ['pytest>=7', 'hypothesis>=6'],
+        # tensorboard: tests/test_tools/test_tensorboard_logging.py reads the
+        # event files MMEngine's TensorboardVisBackend writes
+        'tests': ['pytest>=7', 'hypothesis>=6', 'tensorboard>=2.10'],
     },
     license='Apache License 2.0',
     classifiers=[
