@@ -1,6 +1,7 @@
 # Copyright (c) ltplug contributors. All rights reserved.
 import importlib.util
 import json
+import os
 import os.path as osp
 
 import mmengine
@@ -86,3 +87,53 @@ def test_labels_count_checked(tmp_path):
     a = write_payload(tmp_path / 'a.json', [10, 5], [1, 2])
     with pytest.raises(SystemExit):
         tool.main([a, '--labels', 'x', 'y'])
+
+
+def test_work_dir_picks_latest_json(tmp_path, monkeypatch):
+    tool = load_tool()
+    work = tmp_path / 'ce_run'
+    for stamp in ('20260101_000000', '20260102_000000', '20260103_000000'):
+        (work / stamp).mkdir(parents=True)
+    old = write_payload(work / '20260101_000000' / 'per_class_accuracy.json',
+                        COUNTS, [1] * 8)
+    new = write_payload(work / '20260102_000000' / 'per_class_accuracy.json',
+                        COUNTS, [2] * 8)
+    # the newest timestamp folder has no JSON (e.g. a run killed early);
+    # the older file is rewritten last (a later tools/test.py in the same
+    # run): modification time decides, not the folder name
+    os.utime(old, (1000, 1000))
+    os.utime(new, (2000, 2000))
+    assert tool.find_per_class_json(str(work)) == new
+    os.utime(old, (3000, 3000))
+    assert tool.find_per_class_json(str(work)) == old
+
+    seen = {}
+
+    def fake_plot(payloads, labels, output, title=None):
+        seen.update(tops=[p['per_class'][0]['top1'] for p in payloads],
+                    labels=list(labels))
+        return output
+
+    monkeypatch.setattr(tool, 'plot', fake_plot)
+    other = tmp_path / 'bs_run'
+    other.mkdir()
+    write_payload(other / 'per_class_accuracy.json', COUNTS, [3] * 8)
+    tool.main(['--work-dir', str(work), str(other), '-o',
+               str(tmp_path / 'x.png')])
+    # default labels are the work dirs' names
+    assert seen == dict(tops=[1, 3], labels=['ce_run', 'bs_run'])
+    a = write_payload(tmp_path / 'a.json', COUNTS, [4] * 8)
+    tool.main([a, '--work-dir', str(other), '--labels', 'A', 'B'])
+    assert seen == dict(tops=[4, 3], labels=['A', 'B'])
+
+
+def test_work_dir_errors(tmp_path):
+    tool = load_tool()
+    with pytest.raises(FileNotFoundError, match='no per_class_accuracy.json'
+                       ' in .*empty'):
+        (tmp_path / 'empty' / '20260101_000000').mkdir(parents=True)
+        tool.find_per_class_json(str(tmp_path / 'empty'))
+    with pytest.raises(FileNotFoundError, match='nowhere.*is not a folder'):
+        tool.main(['--work-dir', str(tmp_path / 'nowhere')])
+    with pytest.raises(SystemExit):
+        tool.main([])  # neither inputs nor --work-dir

@@ -73,3 +73,11 @@ def test_shot_accuracy_scalars_in_tensorboard(tmp_path):
     # training scalars go to both backends as well
     assert 'loss' in tags and 'lr' in tags
     assert {e.step for e in acc.Scalars('loss')} == set(local['loss'])
+
+    # docs/logging.md: per-class accuracy plotted straight from the work dir
+    png = str(tmp_path / 'per_class.png')
+    out = run_tool(['tools/analysis/plot_per_class.py', '--work-dir', work,
+                    '-o', png], timeout=120).stdout
+    assert osp.join(osp.dirname(vis[0]), 'per_class_accuracy.json') in out
+    with open(png, 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'

@@ -2,9 +2,10 @@
 """Plot per-class accuracy against the training count of each class.
 
 Inputs are the ``per_class_accuracy.json`` files that ``ShotAccuracy``
-writes next to the log (``work_dir/<timestamp>/``), or prediction pickles
-from ``tools/test.py CONFIG CKPT --out preds.pkl`` together with
-``--class-counts``. Several inputs (e.g. CE and Balanced Softmax) are drawn
+writes next to the log (``work_dir/<timestamp>/``), work dirs given with
+``--work-dir`` (the latest ``per_class_accuracy.json`` found there is
+used), or prediction pickles from ``tools/test.py CONFIG CKPT --out
+preds.pkl`` together with ``--class-counts``. Several inputs (e.g. CE and Balanced Softmax) are drawn
 on one figure. Classes are sorted by training count (head left, tail
 right); the many / medium / few groups are shaded and the training counts
 are drawn as grey bars on a log-scale secondary axis.
@@ -15,8 +16,11 @@ Example::
         work_dirs/ce/*/per_class_accuracy.json \\
         work_dirs/bs/*/per_class_accuracy.json \\
         --labels CE "Balanced Softmax" --output per_class.png
+    python tools/analysis/plot_per_class.py \\
+        --work-dir work_dirs/ce work_dirs/bs --output per_class.png
 """
 import argparse
+import glob
 import json
 import os
 import os.path as osp
@@ -26,6 +30,43 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 GROUP_COLORS = dict(many='#4c72b0', medium='#dd8452', few='#c44e52')
+PER_CLASS_FILE = 'per_class_accuracy.json'
+
+
+def find_per_class_json(work_dir: str,
+                        file_name: str = PER_CLASS_FILE) -> str:
+    """The latest per-class JSON of a work dir.
+
+    ``ShotAccuracy`` writes it next to the log, i.e. in
+    ``work_dir/<timestamp>/`` for every training or test run (and rewrites
+    it at every validation). The most recently modified
+    ``work_dir/*/<file_name>`` (or ``work_dir/<file_name>``) is returned; on
+    equal times the last in name order, i.e. the latest timestamp.
+
+    Args:
+        work_dir (str): A run's work dir (``--work-dir`` of
+            ``tools/train.py`` / ``tools/test.py``).
+        file_name (str): Name of the JSON. Defaults to
+            ``'per_class_accuracy.json'``.
+
+    Returns:
+        str: Path of the JSON.
+
+    Raises:
+        FileNotFoundError: If ``work_dir`` is not a folder or holds no such
+            file.
+    """
+    if not osp.isdir(work_dir):
+        raise FileNotFoundError(f'work dir {work_dir!r} is not a folder')
+    found = sorted(
+        glob.glob(osp.join(glob.escape(work_dir), file_name)) +
+        glob.glob(osp.join(glob.escape(work_dir), '*', file_name)))
+    if not found:
+        raise FileNotFoundError(
+            f'no {file_name} in {work_dir!r} or its <timestamp>/ folders; '
+            'it is written by ShotAccuracy (save_per_class=True) during '
+            'validation / testing')
+    return max(reversed(found), key=osp.getmtime)
 
 
 def _load_counts(spec: str) -> List[int]:
@@ -191,11 +232,22 @@ def parse_args(argv=None) -> argparse.Namespace:
         description='Per-class accuracy vs. training count')
     parser.add_argument(
         'inputs',
-        nargs='+',
+        nargs='*',
         help='per_class_accuracy.json files (ShotAccuracy) or prediction '
         'pickles (tools/test.py --out, needs --class-counts)')
     parser.add_argument(
-        '--labels', nargs='+', help='legend labels (default: file names)')
+        '--work-dir',
+        nargs='+',
+        default=[],
+        dest='work_dirs',
+        metavar='WORK_DIR',
+        help='work dirs: the latest per_class_accuracy.json of each is '
+        'plotted (after the inputs)')
+    parser.add_argument(
+        '--labels',
+        nargs='+',
+        help='legend labels, inputs first, then work dirs (default: the '
+        'folder names)')
     parser.add_argument(
         '--class-counts',
         help='for pickles: training counts as a JSON list / text file or '
@@ -207,19 +259,24 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--output', '-o', default='per_class_accuracy.png', help='PNG path')
     parser.add_argument('--title')
     args = parser.parse_args(argv)
-    if args.labels is not None and len(args.labels) != len(args.inputs):
-        parser.error(f'{len(args.labels)} labels for {len(args.inputs)} '
-                     'inputs')
+    total = len(args.inputs) + len(args.work_dirs)
+    if not total:
+        parser.error('give per-class JSON / pickle inputs or --work-dir')
+    if args.labels is not None and len(args.labels) != total:
+        parser.error(f'{len(args.labels)} labels for {total} inputs')
     return args
 
 
 def main(argv=None) -> str:
     """Entry point; returns the PNG path."""
     args = parse_args(argv)
-    payloads = [load_input(p, args) for p in args.inputs]
+    found = [find_per_class_json(d) for d in args.work_dirs]
+    for d, path in zip(args.work_dirs, found):
+        print(f'{d}: {path}')
+    payloads = [load_input(p, args) for p in args.inputs + found]
     labels = args.labels or [
         osp.basename(osp.dirname(osp.abspath(p))) or p for p in args.inputs
-    ]
+    ] + [osp.basename(osp.abspath(d)) or d for d in args.work_dirs]
     out = plot(payloads, labels, args.output, args.title)
     print(f'saved {out}')
     return out
