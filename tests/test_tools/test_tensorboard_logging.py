@@ -1,8 +1,8 @@
 # Copyright (c) ltplug contributors. All rights reserved.
-"""TensorBoard logging through MMEngine's visualizer backends (docs/logging.md):
-a tiny 2-epoch run with ``LocalVisBackend`` + ``TensorboardVisBackend``; the
-event file holds ShotAccuracy's scalars per group with the values of the
-local ``scalars.json``.
+"""TensorBoard logging through MMEngine's visualizer backends
+(docs/logging.md): a tiny 2-epoch run with ``LocalVisBackend`` +
+``TensorboardVisBackend``; the event file holds ShotAccuracy's scalars per
+group with the values of the local ``scalars.json``.
 
 Needs the ``tensorboard`` package (in the ``tests`` extra of setup.py).
 """

@@ -5,10 +5,11 @@ Inputs are the ``per_class_accuracy.json`` files that ``ShotAccuracy``
 writes next to the log (``work_dir/<timestamp>/``), work dirs given with
 ``--work-dir`` (the latest ``per_class_accuracy.json`` found there is
 used), or prediction pickles from ``tools/test.py CONFIG CKPT --out
-preds.pkl`` together with ``--class-counts``. Several inputs (e.g. CE and Balanced Softmax) are drawn
-on one figure. Classes are sorted by training count (head left, tail
-right); the many / medium / few groups are shaded and the training counts
-are drawn as grey bars on a log-scale secondary axis.
+preds.pkl`` together with ``--class-counts``. Several inputs (e.g. CE and
+Balanced Softmax) are drawn on one figure. Classes are sorted by training
+count (head left, tail right); the many / medium / few groups are shaded
+and the training counts are drawn as grey bars on a log-scale secondary
+axis.
 
 Example::
 

@@ -411,8 +411,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point; returns the exit status (0 OK, 1 bad data, 2 usage)."""
-    import ltplug  # noqa: F401  (registers the datasets)
     from mmengine.config import Config
+
+    import ltplug  # noqa: F401  (registers the datasets)
     args = parse_args(argv)
     if not osp.isfile(args.config):
         print(f'error: config {args.config!r} does not exist')
