@@ -44,5 +44,12 @@ visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
 
 log_level = 'INFO'
 load_from = None
+# Checkpoints must fit the model: load_from and tools/test.py refuse missing,
+# unexpected or mis-shaped keys (ltplug.utils.strict_load); True
+# (--allow-partial) loads what fits and logs the rest. --resume is always
+# strict. init_cfg=dict(type='Pretrained', ...) is strict too; a partial
+# load is written in that init_cfg: allow_missing=[...],
+# allow_unexpected=[...] or strict=False (ltplug.utils.strict_pretrained).
+allow_partial_load = False
 resume = False
 randomness = dict(seed=0, deterministic=False)

@@ -29,7 +29,9 @@ model = dict(
         topk=(1, ),
         # LWSHead keeps LinearClsHead's keys (head.fc.weight / .bias)
         init_cfg=dict(
-            type='Pretrained', checkpoint=ce_checkpoint, prefix='head.')))
+            type='Pretrained', checkpoint=ce_checkpoint, prefix='head.',
+            # the per-class scales are new (1 at the start)
+            allow_missing=['scales'])))
 train_dataloader = dict(
     sampler=dict(_delete_=True, type='ClassAwareSampler', num_samples_cls=4))
 optim_wrapper = dict(

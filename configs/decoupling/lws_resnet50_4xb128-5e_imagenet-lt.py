@@ -24,7 +24,9 @@ model = dict(
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         topk=(1, 5),
         init_cfg=dict(
-            type='Pretrained', checkpoint=ce_checkpoint, prefix='head.')))
+            type='Pretrained', checkpoint=ce_checkpoint, prefix='head.',
+            # the per-class scales are new (1 at the start)
+            allow_missing=['scales'])))
 train_dataloader = dict(
     sampler=dict(_delete_=True, type='ClassAwareSampler', num_samples_cls=4))
 param_scheduler = dict(

@@ -10,6 +10,7 @@ from .inference_compat import patch_mmpretrain_inferencer
 from .package_compat import patch_mmengine_package_utils
 from .strict_load import (CheckpointMismatchError, load_state_dict_checked,
                           patch_runner_strict_load)
+from .strict_pretrained import patch_pretrained_init_strict
 
 __all__ = [
     'UnsafeCheckpointError', 'CheckpointReadError', 'checkpoint_format',
@@ -19,7 +20,8 @@ __all__ = [
     'patch_mmengine_package_utils', 'patch_mmcv_adjust_hue',
     'patch_mmpretrain_inferencer',
     'CheckpointMismatchError', 'load_state_dict_checked',
-    'patch_runner_strict_load', 'patch_mmengine_atomic_save', 'setup_compat'
+    'patch_runner_strict_load', 'patch_pretrained_init_strict',
+    'patch_mmengine_atomic_save', 'setup_compat'
 ]
 
 
@@ -29,11 +31,13 @@ def setup_compat() -> None:
     Called by ``import ltplug``: safe local checkpoint loading, the
     ``pkg_resources``-free package lookup, CPU (gloo) distributed training,
     hue jitter under numpy 2, strict ``load_from`` / resume and atomic
-    checkpoints, ``last_checkpoint`` and dumped files, and MMPretrain's
+    checkpoints, ``last_checkpoint`` and dumped files, strict ``Pretrained``
+    init_cfgs, and MMPretrain's
     inferencer on configs whose test dataset is wrapped.
     """
     register_safe_local_loader()
     patch_runner_strict_load()
+    patch_pretrained_init_strict()
     patch_mmengine_atomic_save()
     patch_mmengine_package_utils()
     patch_mmengine_cpu_distributed()

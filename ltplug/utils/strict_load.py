@@ -18,8 +18,9 @@ meant, and is then logged key by key:
   fine-tuning from a backbone-only checkpoint;
 - an explicit ``runner.load_checkpoint(path, strict=False)``;
 - ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')``
-  is MMEngine's own path (not changed: it loads the prefix's keys into one
-  sub-module and logs what does not match).
+  is strict too (:mod:`ltplug.utils.strict_pretrained`): the prefix's keys
+  must fit the one sub-module; ``allow_missing`` / ``allow_unexpected`` /
+  ``strict=False`` in that init_cfg allow a partial load, which is logged.
 
 Resuming is always strict: a resumed run continues the same model.
 """

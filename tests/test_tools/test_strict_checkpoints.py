@@ -227,3 +227,32 @@ def test_tau_norm_config_loads_its_ce_checkpoint_strictly(tmp_path):
     got = runner.model.state_dict()
     for k, v in model.state_dict().items():
         assert torch.equal(got[k], v), k
+
+
+def test_train_refuses_a_pretrained_backbone_that_does_not_fit(
+        tiny, tmp_path):
+    """A cRT-style ``init_cfg=dict(type='Pretrained', prefix='backbone.')``
+    (issue 18.1): ResNet-20 stage-one weights for a ResNet-32 backbone stop
+    training before the first step, naming the file and the module."""
+    ckpt = tiny['ckpts']['r20']
+    runner = _runner(tiny, tmp_path, 'r32', **{
+        'model.backbone.init_cfg': dict(type='Pretrained', checkpoint=ckpt,
+                                        prefix='backbone.')})
+    with pytest.raises(CheckpointMismatchError) as err:
+        runner.train()
+    msg = str(err.value)
+    assert msg.startswith(f'Pretrained: checkpoint "{ckpt}" (prefix '
+                          "'backbone.') does not fit module \"backbone\" "
+                          '(CIFARResNet):'), msg
+    assert 'backbone.layer1.3.conv1.weight' not in msg
+    assert 'layer1.3.conv1.weight' in msg
+    assert not osp.exists(tmp_path / 'work' / 'epoch_1.pth')
+
+    # a 5-class stage one: only the backbone is taken, the 4-class head is
+    # trained from its own initialisation
+    runner = _runner(tiny, tmp_path / 'c5', 'r20', **{
+        'model.backbone.init_cfg': dict(type='Pretrained',
+                                        checkpoint=tiny['ckpts']['c5'],
+                                        prefix='backbone.')})
+    runner.train()
+    assert osp.isfile(tmp_path / 'c5' / 'work' / 'epoch_1.pth')
