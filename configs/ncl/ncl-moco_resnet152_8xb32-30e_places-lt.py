@@ -20,7 +20,10 @@ model = dict(
         init_cfg=dict(
             type='Pretrained',
             checkpoint='https://download.pytorch.org/models/'
-            'resnet152-b121ed2d.pth')),
+            'resnet152-b121ed2d.pth',
+            # torchvision's file also holds its ImageNet classifier, which
+            # the backbone has not (Pretrained init is strict in ltplug)
+            allow_unexpected=['fc.'])),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='CosineClsHead',

@@ -273,6 +273,23 @@ class _Payload:
 
 
 # ----------------------------------------------------------------- helpers
+def pretrained_trigger(ckpt: str, prefix: str) -> Callable[[Ctx], Any]:
+    """Build the ResNet-32 model with its backbone's ``init_cfg`` a
+    ``Pretrained`` of checkpoint ``ckpt`` (a key of ``World.ckpts``) and
+    ``prefix``, then ``init_weights()`` (as cRT loads its stage one)."""
+
+    def trigger(ctx):
+        from mmengine.config import Config
+        from mmpretrain.registry import MODELS
+        cfg = Config.fromfile(ctx.world.cfgs['r32']).model.to_dict()
+        cfg['backbone']['init_cfg'] = dict(
+            type='Pretrained', checkpoint=ctx.world.ckpts[ckpt],
+            prefix=prefix)
+        MODELS.build(cfg).init_weights()
+
+    return trigger
+
+
 def run_test_tool(ctx: Ctx, cfg: str, ckpt: str, *extra: str) -> dict:
     """``tools/test.py CFG CKPT`` in-process; returns its metrics."""
     w = ctx.world
@@ -689,6 +706,17 @@ CASES = [
          'CheckpointMismatchError',
          CKPT + r' does not fit the model of config "{cfg}":\n  \d+ missing '
          r'key\(s\) \(in the model, not in the file\): backbone\.layer1\.3'),
+    Case('pretrained-wrong-depth',
+         "`init_cfg=dict(type='Pretrained', prefix='backbone.')` (cRT's "
+         'stage one) with a ResNet-20 file for a ResNet-32 backbone',
+         pretrained_trigger('r20', 'backbone.'), 'CheckpointMismatchError',
+         r'^Pretrained: checkpoint ".*r20\.pth" \(prefix \'backbone\.\'\) does '
+         r'not fit module "backbone" \(CIFARResNet\):\n\s*60 missing key'),
+    Case('pretrained-prefix-absent',
+         "`Pretrained` with a `prefix` that no key of the file has",
+         pretrained_trigger('r32', 'backbone_ema.'),
+         'CheckpointMismatchError',
+         r'has no key under prefix \'backbone_ema\.\' for module "backbone"'),
     Case('ckpt-unexpected-keys',
          'tools/test.py: a ResNet-32 checkpoint with a ResNet-20 config',
          lambda c: run_test_tool(c, 'r20', c.world.ckpts['r32']),
@@ -880,8 +908,9 @@ CASES = [
              'model.head.num_classes=6']),
          'NumClassesMismatchError',
          r'^The number of classes differs within the training config: 4 from '
-         r'model\.data_preprocessor\.num_classes=4; 6 from '
-         r'model\.head\.num_classes=6\.$'),
+         r'model\.data_preprocessor\.num_classes=4, train_dataloader\.dataset '
+         r'labels 0\.\.3 \(4 classes\); 6 from model\.head\.num_classes=6\. '
+         r'The data has 4 classes: set model\.head\.num_classes=4\.$'),
     Case('custom-dataset-head-larger',
          'tools/train.py: MMPretrain\'s `CustomDataset` (a list without '
          'class names, labels 0-3) with head and data preprocessor '
@@ -889,20 +918,23 @@ CASES = [
          lambda c: run_train_tool(c, 'r20_hooks', options=[
              'model.head.num_classes=6',
              'model.data_preprocessor.num_classes=6']),
-         'NumClassesMismatchError', r'num_classes=6',
-         xfail='a dataset without class names (CustomDataset with an '
-         'ann_file and no `classes`) declares no number of classes, so '
-         'NumClassesCheckHook compares only the model\'s numbers: a head '
-         'larger than the labels trains, validates and saves, exit 0'),
+         'NumClassesMismatchError',
+         r'6 from model\.data_preprocessor\.num_classes=6, '
+         r'model\.head\.num_classes=6; 4 from train_dataloader\.dataset labels '
+         r'0\.\.3 \(4 classes\)\. The data has 4 classes: set '
+         r'model\.data_preprocessor\.num_classes=4, '
+         r'model\.head\.num_classes=4\.$'),
     Case('custom-dataset-head-smaller',
          'the same with head and data preprocessor `num_classes=3`',
          lambda c: run_train_tool(c, 'r20_hooks', options=[
              'model.head.num_classes=3',
              'model.data_preprocessor.num_classes=3']),
-         'NumClassesMismatchError', r'num_classes=3',
-         xfail='as above; a head smaller than the labels dies inside '
-         'torch: IndexError: Target 3 is out of bounds (raised in '
-         'torch/nn/functional.py cross_entropy)'),
+         'NumClassesMismatchError',
+         r'3 from model\.data_preprocessor\.num_classes=3, '
+         r'model\.head\.num_classes=3; 4 from train_dataloader\.dataset labels '
+         r'0\.\.3 \(4 classes\)\. The data has 4 classes: set '
+         r'model\.data_preprocessor\.num_classes=4, '
+         r'model\.head\.num_classes=4\.$'),
     Case('shot-accuracy-score-width',
          'ShotAccuracy given 10 scores per sample with counts for 3 classes',
          shot_scores, ValueError,
@@ -957,12 +989,28 @@ CASES = [
              neck=dict(type='GlobalAveragePooling'),
              head=dict(type='LinearClsHead', num_classes=4, in_channels=64),
              teachers=[])(c),
-         (TypeError, ValueError), r"alpha.*'0\.4'",
-         xfail="CBDDistiller checks alpha with `0.0 <= alpha <= 1.0` "
-         "(ltplug/models/classifiers/cbd_distiller.py:128), not "
-         "check_number: a quoted '0.4' raises a bare TypeError \"'<=' not "
-         "supported between instances of 'float' and 'str'\" that names "
-         'neither alpha nor its value'),
+         (TypeError, ValueError), r"alpha.*'0\.4'"),
+    Case('ncl-moco-flag-quoted',
+         "`NCLMultiExpertClassifier(moco=dict(..., shuffle_bn='False'))`",
+         lambda c: build(
+             'MODELS', type='NCLMultiExpertClassifier', num_experts=2,
+             backbone=dict(type='CIFARResNet', depth=20),
+             neck=dict(type='GlobalAveragePooling'),
+             head=dict(type='LinearClsHead', num_classes=4, in_channels=64),
+             loss=dict(type='NCLLoss', hcm_n=2),
+             moco=dict(dim=8, queue_size=16, shuffle_bn='False'))(c),
+         TypeError, r"moco\.shuffle_bn must be True or False, but got "
+         r"'False'"),
+    Case('ssd-moco-momentum-quoted',
+         "`SSDMoCoClassifier(momentum='0.999')`",
+         lambda c: build(
+             'MODELS', type='SSDMoCoClassifier', momentum='0.999',
+             backbone=dict(type='CIFARResNet', depth=20),
+             neck=dict(type='GlobalAveragePooling'),
+             head=dict(type='LinearClsHead', num_classes=4, in_channels=64),
+             queue_size=16)(c),
+         TypeError, r"SSDMoCoClassifier: momentum must be a number, but got "
+         r"'0\.999'"),
     Case('sampler-bad-count', '`ClassAwareSampler(num_samples_cls=0)`',
          sampler(dict(type='ClassAwareSampler', num_samples_cls=0),
                  counts=(5, 3, 2)), ValueError,

@@ -129,14 +129,39 @@ def _dataset_counts_len(dataset: Any) -> Optional[int]:
     return None
 
 
-def dataset_num_classes(dataset: Any, key: str) -> List[Source]:
+def _labels_num_classes(dataset: Any) -> Optional[int]:
+    """``max(label) + 1`` over a dataset's ``get_gt_labels()`` (None when it
+    has none)."""
+    get = getattr(dataset, 'get_gt_labels', None)
+    if not callable(get):
+        return None
+    try:
+        labels = np.asarray(get()).reshape(-1)
+    except Exception:  # a dataset whose labels cannot be listed
+        return None
+    if labels.size == 0 or not np.issubdtype(labels.dtype, np.integer):
+        return None
+    return int(labels.max()) + 1
+
+
+def dataset_num_classes(dataset: Any,
+                        key: str,
+                        from_labels: bool = False) -> List[Source]:
     """The number of classes a dataset declares: its class names
     (``metainfo['classes']``, else an int ``num_classes``) and its training
     counts (``metainfo['class_counts']``).
 
+    A dataset that declares none of these (MMPretrain's ``CustomDataset``
+    on a list without ``classes``) gives, when ``from_labels`` is set, the
+    number its labels span, ``max(label) + 1``: a training set must hold
+    every class the head predicts, so a head larger or smaller than that is
+    refused too.
+
     Args:
         dataset: The dataset (or a wrapper with ``.dataset``).
         key (str): Its config key, e.g. ``'train_dataloader.dataset'``.
+        from_labels (bool): Fall back on the labels (for training data).
+            Defaults to False.
 
     Returns:
         list[tuple[str, int]]: ``(label, number)`` pairs.
@@ -152,6 +177,11 @@ def dataset_num_classes(dataset: Any, key: str) -> List[Source]:
     num = _dataset_counts_len(dataset)
     if num:
         found.append((f'{key} class_counts: {num} entries', num))
+    if not found and from_labels:
+        num = _labels_num_classes(dataset)
+        if num is not None:
+            found.append(
+                (f'{key} labels 0..{num - 1} ({num} classes)', num))
     return found
 
 
@@ -218,8 +248,9 @@ def collect_num_classes(runner: Any,
             evaluator = getattr(loop, 'evaluator', None)
         dataset = getattr(loader, 'dataset', None)
         if dataset is not None:
-            found += dataset_num_classes(dataset,
-                                         f'{split}_dataloader.dataset')
+            found += dataset_num_classes(
+                dataset, f'{split}_dataloader.dataset',
+                from_labels=split == 'train')
         metrics = getattr(evaluator, 'metrics', None)
         if metrics:
             found += metric_num_classes(metrics, f'{split}_evaluator')

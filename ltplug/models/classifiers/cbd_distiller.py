@@ -15,6 +15,7 @@ from mmpretrain.models.classifiers import ImageClassifier
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
+from ltplug.utils.validate import check_bool, check_number
 from ltplug.models.utils.teacher import (build_frozen_model,
                                          drop_prefixed_keys, norm_signature,
                                          teacher_model_cfg)
@@ -125,8 +126,12 @@ class CBDDistiller(ImageClassifier):
                  train_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f'alpha must be in [0, 1], but got {alpha}')
+        alpha = check_number('alpha', alpha, min=0., max=1.,
+                             owner='CBDDistiller')
+        save_teachers = check_bool('save_teachers', save_teachers,
+                                   owner='CBDDistiller')
+        check_preprocessor = check_bool(
+            'check_preprocessor', check_preprocessor, owner='CBDDistiller')
         if isinstance(teachers, (dict, ConfigDict)):
             teachers = [teachers]
         if not isinstance(teachers, (list, tuple)):

@@ -14,6 +14,7 @@ from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
+from ltplug.utils.validate import check_bool, check_number
 from ltplug.models.utils.moco import KeyQueue, concat_all_gather, ema_update
 
 MOCO_MODES = ('official', 'corrected')
@@ -164,17 +165,22 @@ class NCLMultiExpertClassifier(BaseClassifier):
         if feat_dim is None:
             raise ValueError("moco needs 'feat_dim' when the head config has "
                              'no in_channels')
-        self.moco_temperature = float(moco.get('temperature', 0.2))
-        self.moco_momentum = float(moco.get('momentum', 0.999))
-        self.moco_loss_weight = float(moco.get('loss_weight', 1.))
-        self.moco_shuffle_bn = bool(moco.get('shuffle_bn', True))
-        if self.moco_temperature <= 0:
-            raise ValueError('moco temperature must be > 0, but got '
-                             f'{self.moco_temperature}')
-        if not 0. <= self.moco_momentum <= 1.:
-            raise ValueError('moco momentum must be in [0, 1], but got '
-                             f'{self.moco_momentum}')
-        dim, size = int(moco['dim']), int(moco['queue_size'])
+        owner = 'NCLMultiExpertClassifier'
+        self.moco_temperature = float(check_number(
+            'moco.temperature', moco.get('temperature', 0.2), min=0.,
+            min_inclusive=False, owner=owner))
+        self.moco_momentum = float(check_number(
+            'moco.momentum', moco.get('momentum', 0.999), min=0., max=1.,
+            owner=owner))
+        self.moco_loss_weight = float(check_number(
+            'moco.loss_weight', moco.get('loss_weight', 1.), min=0.,
+            owner=owner))
+        self.moco_shuffle_bn = check_bool(
+            'moco.shuffle_bn', moco.get('shuffle_bn', True), owner=owner)
+        dim = int(check_number('moco.dim', moco['dim'], integer=True, min=1,
+                               owner=owner))
+        size = int(check_number('moco.queue_size', moco['queue_size'],
+                                integer=True, min=1, owner=owner))
 
         def mlp() -> nn.Sequential:
             return nn.Sequential(

@@ -15,6 +15,7 @@ from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
+from ltplug.utils.validate import check_bool, check_number
 from ltplug.models.utils.moco import KeyQueue, concat_all_gather, ema_update
 
 __all__ = ['SSDMoCoClassifier', 'ssd_queue_size']
@@ -135,12 +136,12 @@ class SSDMoCoClassifier(ImageClassifier):
             train_cfg=train_cfg,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        if isinstance(queue_size, bool) or not isinstance(
-                queue_size, int) or queue_size <= 0:
-            raise ValueError(
-                f'queue_size must be a positive int, but got {queue_size!r}')
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f'momentum must be in [0, 1], but got {momentum}')
+        queue_size = check_number('queue_size', queue_size, integer=True,
+                                  min=1, owner='SSDMoCoClassifier')
+        momentum = check_number('momentum', momentum, min=0., max=1.,
+                                owner='SSDMoCoClassifier')
+        shuffle_bn = check_bool('shuffle_bn', shuffle_bn,
+                                owner='SSDMoCoClassifier')
         if feat_dim is None:
             feat_dim = head.get('in_channels')
             if feat_dim is None:
