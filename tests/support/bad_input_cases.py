@@ -16,9 +16,7 @@ trigger ran (a path known only at run time). Rows with ``error=None`` are
 inputs that are *accepted* on purpose (explicit partial loading, a BOM /
 CRLF list): their trigger returns normally and checks the result itself.
 """
-import builtins
 import copy
-import errno
 import functools
 import glob
 import importlib.util
@@ -391,46 +389,8 @@ def ssd_lws_trigger(which: str) -> Callable[[Ctx], Any]:
 def full_disk(ctx: Ctx, folder: str, room: int = 100) -> None:
     """From now on, files opened for writing under ``folder`` take
     ``room`` bytes, then raise ``OSError(ENOSPC)``."""
-    real_open, real_fdopen = builtins.open, os.fdopen
-
-    class _File:
-
-        def __init__(self, f, path):
-            self._f, self._path, self._left = f, path, room
-
-        def write(self, data):
-            if len(data) > self._left:
-                self._f.write(data[:self._left])
-                self._f.flush()
-                self._left = 0
-                raise OSError(errno.ENOSPC, 'No space left on device',
-                              self._path)
-            self._left -= len(data)
-            return self._f.write(data)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return self._f.__exit__(*exc)
-
-        def __getattr__(self, name):
-            return getattr(self._f, name)
-
-    def wrap(f, path, mode):
-        if mode in ('w', 'wb') and str(path).startswith(folder):
-            return _File(f, path)
-        return f
-
-    def fake_open(file, mode='r', *args, **kwargs):
-        return wrap(real_open(file, mode, *args, **kwargs), file, mode)
-
-    def fake_fdopen(fd, mode='r', *args, **kwargs):
-        path = os.readlink(f'/proc/self/fd/{fd}')
-        return wrap(real_fdopen(fd, mode, *args, **kwargs), path, mode)
-
-    ctx.monkeypatch.setattr(builtins, 'open', fake_open)
-    ctx.monkeypatch.setattr(os, 'fdopen', fake_fdopen)
+    from tests.support.full_disk import FullDisk
+    FullDisk(ctx.monkeypatch, match=folder, room=room).armed = True
 
 
 def save_ckpt_full_disk(ctx: Ctx) -> None:
@@ -710,8 +670,9 @@ CASES = [
          "`init_cfg=dict(type='Pretrained', prefix='backbone.')` (cRT's "
          'stage one) with a ResNet-20 file for a ResNet-32 backbone',
          pretrained_trigger('r20', 'backbone.'), 'CheckpointMismatchError',
-         r'^Pretrained: checkpoint ".*r20\.pth" \(prefix \'backbone\.\'\) does '
-         r'not fit module "backbone" \(CIFARResNet\):\n\s*60 missing key'),
+         r'^Pretrained: checkpoint ".*r20\.pth" \(prefix \'backbone\.\'\) '
+         r'does not fit module "backbone" \(CIFARResNet\):\n\s*60 missing '
+         r'key'),
     Case('pretrained-prefix-absent',
          "`Pretrained` with a `prefix` that no key of the file has",
          pretrained_trigger('r32', 'backbone_ema.'),
@@ -920,8 +881,8 @@ CASES = [
              'model.data_preprocessor.num_classes=6']),
          'NumClassesMismatchError',
          r'6 from model\.data_preprocessor\.num_classes=6, '
-         r'model\.head\.num_classes=6; 4 from train_dataloader\.dataset labels '
-         r'0\.\.3 \(4 classes\)\. The data has 4 classes: set '
+         r'model\.head\.num_classes=6; 4 from train_dataloader\.dataset '
+         r'labels 0\.\.3 \(4 classes\)\. The data has 4 classes: set '
          r'model\.data_preprocessor\.num_classes=4, '
          r'model\.head\.num_classes=4\.$'),
     Case('custom-dataset-head-smaller',
@@ -931,8 +892,8 @@ CASES = [
              'model.data_preprocessor.num_classes=3']),
          'NumClassesMismatchError',
          r'3 from model\.data_preprocessor\.num_classes=3, '
-         r'model\.head\.num_classes=3; 4 from train_dataloader\.dataset labels '
-         r'0\.\.3 \(4 classes\)\. The data has 4 classes: set '
+         r'model\.head\.num_classes=3; 4 from train_dataloader\.dataset '
+         r'labels 0\.\.3 \(4 classes\)\. The data has 4 classes: set '
          r'model\.data_preprocessor\.num_classes=4, '
          r'model\.head\.num_classes=4\.$'),
     Case('shot-accuracy-score-width',

@@ -2,8 +2,6 @@
 """Nothing half-written (issue 18.7): checkpoints, the ``last_checkpoint``
 pointer and dumped files survive a writer that fails halfway (a full disk),
 and ``--resume`` then finds a complete checkpoint."""
-import builtins
-import errno
 import os
 import os.path as osp
 
@@ -16,58 +14,8 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from ltplug.utils import load_checkpoint_safely, patch_mmengine_atomic_save
+from tests.support.full_disk import FullDisk
 from tests.support.tiny_data import make_image_list, write_tiny_config
-
-
-class _FullDisk:
-    """Files opened for writing while ``armed`` (and whose path contains
-    ``match``) take only the bytes that fit, then raise ENOSPC."""
-
-    def __init__(self, monkeypatch, match: str = '', room: int = 100):
-        self.armed = False
-        self.match = match
-        self.room = room
-        real_open, real_fdopen = builtins.open, os.fdopen
-        disk = self
-
-        class _File:
-
-            def __init__(self, f, path):
-                self._f, self._path, self._left = f, path, disk.room
-
-            def write(self, data):
-                if len(data) > self._left:
-                    self._f.write(data[:self._left])
-                    self._f.flush()
-                    self._left = 0
-                    raise OSError(errno.ENOSPC, 'No space left on device',
-                                  self._path)
-                self._left -= len(data)
-                return self._f.write(data)
-
-            def __enter__(self):
-                return self
-
-            def __exit__(self, *exc):
-                return self._f.__exit__(*exc)
-
-            def __getattr__(self, name):
-                return getattr(self._f, name)
-
-        def wrap(f, path, mode):
-            if disk.armed and mode in ('w', 'wb') and disk.match in str(path):
-                return _File(f, path)
-            return f
-
-        def fake_open(file, mode='r', *args, **kwargs):
-            return wrap(real_open(file, mode, *args, **kwargs), file, mode)
-
-        def fake_fdopen(fd, mode='r', *args, **kwargs):
-            path = os.readlink(f'/proc/self/fd/{fd}')
-            return wrap(real_fdopen(fd, mode, *args, **kwargs), path, mode)
-
-        monkeypatch.setattr(builtins, 'open', fake_open)
-        monkeypatch.setattr(os, 'fdopen', fake_fdopen)
 
 
 def test_patch_is_installed_and_idempotent():
@@ -83,7 +31,7 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch, how):
     path = str(tmp_path / 'metrics.json')
     old = {'accuracy/top1': 12.5, 'pad': 'x' * 500}
     mmengine.dump(old, path)
-    disk = _FullDisk(monkeypatch, room=10)
+    disk = FullDisk(monkeypatch, room=10)
     disk.armed = True
     with pytest.raises(OSError, match='No space left'):
         if how == 'put':
@@ -144,7 +92,7 @@ def test_full_disk_during_save_keeps_a_resumable_checkpoint(
     first = osp.join(work, 'epoch_1.pth')
     assert _pointer(work) == first
 
-    disk = _FullDisk(monkeypatch, match=match, room=10)
+    disk = FullDisk(monkeypatch, match=match, room=10)
     runner = _runner(tiny_cfg, work, 2, hooks=[_ArmDisk(disk, epoch=2)])
     with pytest.raises(OSError, match='No space left'):
         runner.train()
