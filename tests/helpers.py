@@ -1,5 +1,6 @@
 # Copyright (c) ltplug contributors. All rights reserved.
 """Helpers for tests that run the command-line tools in subprocesses."""
+import importlib.util
 import os
 import os.path as osp
 import socket
@@ -69,3 +70,35 @@ def run_tool(args: Sequence[str],
         raise AssertionError(f'{" ".join(cmd)} exited {proc.returncode}:\n'
                              f'{proc.stdout[-6000:]}')
     return proc
+
+
+def load_script(rel: str, name: Optional[str] = None):
+    """Import a script of the repository (``tools/...``, ``benchmarks/...``)
+    as a module, to call its functions in-process.
+
+    The module is also put in ``sys.modules`` under ``name``, so that worker
+    processes can find its functions by module name (pickling).
+
+    Args:
+        rel (str): Its path from the repository root.
+        name (str, optional): The module name. Defaults to the file's
+            stem.
+    """
+    name = name or osp.splitext(osp.basename(rel))[0]
+    spec = importlib.util.spec_from_file_location(name, osp.join(ROOT, rel))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def unwrap_bgr(pipeline: list) -> list:
+    """The pipeline config with each ``ApplyInBGR`` replaced by the
+    transforms it wraps (recursively)."""
+    flat = []
+    for t in pipeline:
+        if t['type'] == 'ApplyInBGR':
+            flat += unwrap_bgr(t['transforms'])
+        else:
+            flat.append(t)
+    return flat

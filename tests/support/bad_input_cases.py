@@ -19,7 +19,6 @@ CRLF list): their trigger returns normally and checks the result itself.
 import copy
 import functools
 import glob
-import importlib.util
 import os
 import os.path as osp
 import pickle
@@ -31,6 +30,8 @@ from typing import Any, Callable, Dict, Optional, Tuple, Type, Union
 
 import numpy as np
 import torch
+
+from tests.helpers import load_script
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -79,12 +80,8 @@ def _unique() -> str:
 @functools.lru_cache(maxsize=None)
 def tool(rel: str):
     """``tools/<rel>.py`` imported as a module (its ``main(argv)``)."""
-    name = 'ltplug_tool_' + rel.replace('/', '_')
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(ROOT, 'tools', f'{rel}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f'tools/{rel}.py',
+                       'ltplug_tool_' + rel.replace('/', '_'))
 
 
 # --------------------------------------------------------------- the world

@@ -20,7 +20,7 @@ from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
 
 from ltplug.models.utils.teacher import teacher_model_cfg
-from tests.helpers import ROOT
+from tests.helpers import ROOT, unwrap_bgr
 
 CFG_DIR = osp.join(ROOT, 'configs', 'cbd')
 CONFIGS = sorted(osp.basename(p) for p in glob.glob(osp.join(CFG_DIR,
@@ -49,17 +49,6 @@ SGD_WD.update({'cifar10-lt-r100': 5e-4, 'cifar100-lt-r100': 5e-4})
 # (kind, number of teachers)
 KINDS = {'cbd-teacher': ('vanilla', 0), 'cbd-teacher-aug': ('aug', 0),
          'cbd': ('student', 1), 'cbd-ens': ('student', 4)}
-
-
-def unwrap_bgr(pipeline):
-    """The pipeline with each ``ApplyInBGR`` replaced by what it wraps."""
-    flat = []
-    for t in pipeline:
-        if t['type'] == 'ApplyInBGR':
-            flat += unwrap_bgr(t['transforms'])
-        else:
-            flat.append(t)
-    return flat
 
 
 def parse(name: str):

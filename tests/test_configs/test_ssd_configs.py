@@ -10,7 +10,7 @@ from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
 from ltplug.models.classifiers import ssd_queue_size
-from tests.helpers import ROOT
+from tests.helpers import ROOT, unwrap_bgr
 
 CFG_DIR = osp.join(ROOT, 'configs', 'ssd')
 CONFIGS = sorted(glob.glob(osp.join(CFG_DIR, 'ssd-*.py')))
@@ -27,17 +27,6 @@ NUM_TRAIN = {
 NUM_CLASSES = {'imagenet-lt': 1000, 'inat2018': 8142}
 STAGE_TYPE = {1: 'SSDMoCoClassifier', 2: 'SSDLWSClassifier',
               3: 'SSDDistiller', 4: 'SSDLWSClassifier'}
-
-
-def unwrap_bgr(pipeline):
-    """The pipeline with each ``ApplyInBGR`` replaced by what it wraps."""
-    flat = []
-    for t in pipeline:
-        if t['type'] == 'ApplyInBGR':
-            flat += unwrap_bgr(t['transforms'])
-        else:
-            flat.append(t)
-    return flat
 
 
 def parse(path):

@@ -2,27 +2,19 @@
 """tools/misc/check_dataset.py on a tiny ``LTListDataset`` the test writes
 (JPEGs incl. a truncated and a missing one, lists, a config), and on a tiny
 in-memory dataset wrapped in ``LongTailSubset``."""
-import importlib.util
-import os.path as osp
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers import ROOT, run_tool
+from tests.helpers import load_script, run_tool
 
 TOOL = 'tools/misc/check_dataset.py'
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'check_dataset', osp.join(ROOT, TOOL))
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules['check_dataset'] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(TOOL)
 
 
 def write_config(path, data_root, train=None, val=None, num_classes=3):

@@ -1,24 +1,19 @@
 # Copyright (c) ltplug contributors. All rights reserved.
 """tools/dataset_converters/inat2018_to_list.py on small JSON files in the
 official iNaturalist-2018 schema, written by the test."""
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
 
 from ltplug.datasets.list_file import parse_list_file
-from tests.helpers import ROOT, run_tool
+from tests.helpers import ROOT, load_script, run_tool
 
 TOOL = 'tools/dataset_converters/inat2018_to_list.py'
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'inat2018_to_list', osp.join(ROOT, TOOL))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(TOOL)
 
 
 def official(images=None, annotations=None, categories=None) -> dict:

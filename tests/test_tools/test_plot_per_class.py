@@ -1,5 +1,4 @@
 # Copyright (c) ltplug contributors. All rights reserved.
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -8,18 +7,13 @@ import mmengine
 import pytest
 import torch
 
-from tests.helpers import ROOT, run_tool
+from tests.helpers import load_script, run_tool
 
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'plot_per_class', osp.join(ROOT, 'tools', 'analysis',
-                                   'plot_per_class.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script('tools/analysis/plot_per_class.py')
 
 
 def write_payload(path, counts, accs):

@@ -4,7 +4,6 @@
 read, with a message that names the file and the config; partial loading is
 explicit (``allow_partial_load`` / ``--allow-partial``) and logged."""
 import glob
-import importlib.util
 import os.path as osp
 import uuid
 
@@ -16,16 +15,12 @@ from mmpretrain.registry import MODELS
 
 from ltplug.utils import CheckpointMismatchError, CheckpointReadError
 from ltplug.utils.strict_load import PARTIAL_HINT
-from tests.helpers import ROOT, run_tool
+from tests.helpers import ROOT, load_script, run_tool
 from tests.support.tiny_data import make_image_list, write_tiny_config
 
 
 def _tool(name):
-    spec = importlib.util.spec_from_file_location(
-        f'ltplug_tool_{name}', osp.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f'tools/{name}.py', f'ltplug_tool_{name}')
 
 
 @pytest.fixture(scope='module')

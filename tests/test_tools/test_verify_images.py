@@ -1,27 +1,18 @@
 # Copyright (c) ltplug contributors. All rights reserved.
 """tools/misc/verify_images.py on a tiny folder with a truncated JPEG, a
 missing file, an empty file and a non-image."""
-import importlib.util
-import os.path as osp
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers import ROOT, run_tool
+from tests.helpers import load_script, run_tool
 
 TOOL = 'tools/misc/verify_images.py'
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'verify_images', osp.join(ROOT, TOOL))
-    mod = importlib.util.module_from_spec(spec)
-    # worker processes find the function by module name
-    sys.modules['verify_images'] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(TOOL)
 
 
 @pytest.fixture
