@@ -3,22 +3,24 @@
 CVPR 2022, https://arxiv.org/abs/2203.15359), with the optional per-expert
 MoCo branch of the official code."""
 import copy
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import ModuleList
 from mmpretrain.models.classifiers import BaseClassifier
-from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ltplug.utils.validate import check_bool, check_number
-from ltplug.models.utils.moco import KeyQueue, concat_all_gather, ema_update
+from ltplug.models.utils.data_sample import (EXPERT_LOGITS_KEY,
+                                             pack_multi_logit_predictions)
+from ltplug.models.utils.moco import (MOCO_MODES, KeyQueue, check_moco_cfg,
+                                      concat_all_gather, copy_online_to_ema,
+                                      ema_update_pairs, first_view, info_nce,
+                                      projection_mlp, shuffled_keys)
 
-MOCO_MODES = ('official', 'corrected')
-EXPERT_LOGITS_KEY = 'expert_logits'
+__all__ = ['NCLMultiExpertClassifier', 'MOCO_MODES', 'EXPERT_LOGITS_KEY']
 
 
 @MODELS.register_module()
@@ -150,43 +152,12 @@ class NCLMultiExpertClassifier(BaseClassifier):
     # construction helpers
     def _build_moco(self, moco: dict, backbone: dict, neck: Optional[dict],
                     head: dict) -> None:
-        known = {
-            'queue_size', 'dim', 'temperature', 'momentum', 'loss_weight',
-            'feat_dim', 'shuffle_bn'
-        }
-        unknown = set(moco) - known
-        if unknown:
-            raise ValueError(f'unknown moco keys {sorted(unknown)}; '
-                             f'expected a subset of {sorted(known)}')
-        for key in ('queue_size', 'dim'):
-            if key not in moco:
-                raise ValueError(f"moco needs '{key}', but got {moco}")
-        feat_dim = moco.get('feat_dim', head.get('in_channels'))
-        if feat_dim is None:
-            raise ValueError("moco needs 'feat_dim' when the head config has "
-                             'no in_channels')
-        owner = 'NCLMultiExpertClassifier'
-        self.moco_temperature = float(check_number(
-            'moco.temperature', moco.get('temperature', 0.2), min=0.,
-            min_inclusive=False, owner=owner))
-        self.moco_momentum = float(check_number(
-            'moco.momentum', moco.get('momentum', 0.999), min=0., max=1.,
-            owner=owner))
-        self.moco_loss_weight = float(check_number(
-            'moco.loss_weight', moco.get('loss_weight', 1.), min=0.,
-            owner=owner))
-        self.moco_shuffle_bn = check_bool(
-            'moco.shuffle_bn', moco.get('shuffle_bn', True), owner=owner)
-        dim = int(check_number('moco.dim', moco['dim'], integer=True, min=1,
-                               owner=owner))
-        size = int(check_number('moco.queue_size', moco['queue_size'],
-                                integer=True, min=1, owner=owner))
-
-        def mlp() -> nn.Sequential:
-            return nn.Sequential(
-                nn.Linear(feat_dim, feat_dim), nn.ReLU(inplace=True),
-                nn.Linear(feat_dim, dim))
-
+        cfg = check_moco_cfg(moco, head, owner='NCLMultiExpertClassifier')
+        self.moco_temperature = cfg['temperature']
+        self.moco_momentum = cfg['momentum']
+        self.moco_loss_weight = cfg['loss_weight']
+        self.moco_shuffle_bn = cfg['shuffle_bn']
+        feat_dim, dim, size = cfg['feat_dim'], cfg['dim'], cfg['queue_size']
         n = self.num_experts
         # EMA copies get their own init_cfg too (the official 'official'
         # mode does not copy them from the experts)
@@ -194,8 +165,10 @@ class NCLMultiExpertClassifier(BaseClassifier):
             MODELS.build(copy.deepcopy(backbone)) for _ in range(n))
         self.ema_necks = None if neck is None else ModuleList(
             MODELS.build(copy.deepcopy(neck)) for _ in range(n))
-        self.query_heads = nn.ModuleList(mlp() for _ in range(n))
-        self.key_heads = nn.ModuleList(mlp() for _ in range(n))
+        self.query_heads = nn.ModuleList(
+            projection_mlp(feat_dim, feat_dim, dim) for _ in range(n))
+        self.key_heads = nn.ModuleList(
+            projection_mlp(feat_dim, feat_dim, dim) for _ in range(n))
         self.queues = nn.ModuleList(KeyQueue(size, dim) for _ in range(n))
         for module in self._ema_modules():
             for p in module.parameters():
@@ -226,9 +199,7 @@ class NCLMultiExpertClassifier(BaseClassifier):
         copies and key heads then start equal to the online modules."""
         super().init_weights()
         if self.with_moco and self.moco_mode == 'corrected':
-            with torch.no_grad():
-                for online, ema in self._ema_pairs():
-                    ema.load_state_dict(online.state_dict())
+            copy_online_to_ema(self._ema_pairs())
 
     def ema_momentum(self) -> float:
         """The momentum of the one EMA update applied per step.
@@ -246,9 +217,7 @@ class NCLMultiExpertClassifier(BaseClassifier):
     def momentum_update(self) -> None:
         """Apply the EMA as ``moco_mode`` says: one fused pass over every
         (online, EMA) parameter pair with :meth:`ema_momentum`."""
-        pairs = self._ema_pairs()
-        ema_update([o for o, _ in pairs], [e for _, e in pairs],
-                   self.ema_momentum())
+        ema_update_pairs(self._ema_pairs(), self.ema_momentum())
 
     # ------------------------------------------------------------------
     # forward
@@ -285,20 +254,12 @@ class NCLMultiExpertClassifier(BaseClassifier):
         """``'tensor'``: the stacked raw logits ``(E, B, C)``;
         ``'loss'``: a dict of losses; ``'predict'``: data samples."""
         if mode == 'tensor':
-            return torch.stack(self.expert_logits(self._main_view(inputs)))
+            return torch.stack(self.expert_logits(first_view(inputs)))
         if mode == 'loss':
             return self.loss(inputs, data_samples)
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         raise RuntimeError(f'Invalid mode "{mode}".')
-
-    @staticmethod
-    def _main_view(
-            inputs: Union[torch.Tensor, Sequence[torch.Tensor]]
-    ) -> torch.Tensor:
-        if isinstance(inputs, (list, tuple)):
-            return inputs[0]
-        return inputs
 
     def loss(self, inputs: Union[torch.Tensor, List[torch.Tensor]],
              data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
@@ -312,7 +273,7 @@ class NCLMultiExpertClassifier(BaseClassifier):
         Returns:
             dict[str, Tensor]: The loss module's dict, plus ``loss_moco``.
         """
-        view = self._main_view(inputs)
+        view = first_view(inputs)
         target = torch.cat([ds.gt_label for ds in data_samples]).to(
             view.device)
         keys = None
@@ -344,18 +305,17 @@ class NCLMultiExpertClassifier(BaseClassifier):
         mode applies the momentum update first)."""
         if self.moco_mode == 'corrected':
             self.momentum_update()
-        if self.moco_shuffle_bn:
-            key_view, idx_unshuffle = batch_shuffle_ddp(key_view)
-        keys = []
-        for i in range(self.num_experts):
-            k = self.ema_backbones[i](key_view)
-            if self.ema_necks is not None:
-                k = self.ema_necks[i](k)
-            k = F.normalize(self.key_heads[i](k[-1]), dim=1)
-            if self.moco_shuffle_bn:
-                k = batch_unshuffle_ddp(k, idx_unshuffle)
-            keys.append(k)
-        return keys
+
+        def encode(view: torch.Tensor) -> List[torch.Tensor]:
+            keys = []
+            for i in range(self.num_experts):
+                k = self.ema_backbones[i](view)
+                if self.ema_necks is not None:
+                    k = self.ema_necks[i](k)
+                keys.append(self.key_heads[i](k[-1]))
+            return keys
+
+        return shuffled_keys(encode, key_view, self.moco_shuffle_bn)
 
     def _moco_loss(self, feats: List[torch.Tensor],
                    keys: List[torch.Tensor]) -> torch.Tensor:
@@ -364,18 +324,10 @@ class NCLMultiExpertClassifier(BaseClassifier):
         total = feats[0].new_zeros(())
         for i, feat in enumerate(feats):
             q = F.normalize(self.query_heads[i](feat), dim=1)
-            k = keys[i]
-            # a copy: autograd keeps the queue for q's gradient, and the
-            # enqueue below writes the buffer in place before backward
-            # (a (K, dim) copy per expert, negligible next to the step)
-            queue = self.queues[i].keys.detach().clone()
-            l_pos = (q * k).sum(dim=1, keepdim=True)
-            l_neg = q @ queue.t()
-            logits = torch.cat([l_pos, l_neg], dim=1) / self.moco_temperature
-            labels = torch.zeros(
-                logits.size(0), dtype=torch.long, device=logits.device)
-            total = total + F.cross_entropy(logits, labels)
-            self.queues[i].enqueue(concat_all_gather(k))
+            # the queue before this step's enqueue (a snapshot)
+            total = total + info_nce(q, keys[i], self.queues[i].snapshot(),
+                                     self.moco_temperature)
+            self.queues[i].enqueue(concat_all_gather(keys[i]))
         if self.moco_mode == 'official':
             # after the forward, before backward / optimizer step
             self.momentum_update()
@@ -392,18 +344,6 @@ class NCLMultiExpertClassifier(BaseClassifier):
         logits of every expert).
         """
         logits = torch.stack(
-            self.expert_logits(self._main_view(inputs)), dim=1)  # B, E, C
-        mean = logits.mean(dim=1)
-        scores = F.softmax(mean, dim=1)
-        labels = scores.argmax(dim=1, keepdim=True).detach()
-        if data_samples is None:
-            data_samples = [None] * mean.size(0)
-        out = []
-        for ds, score, label, per_expert in zip(data_samples, scores, labels,
-                                                logits):
-            if ds is None:
-                ds = DataSample()
-            ds.set_pred_score(score).set_pred_label(label)
-            ds.set_field(per_expert.detach(), EXPERT_LOGITS_KEY)
-            out.append(ds)
-        return out
+            self.expert_logits(first_view(inputs)), dim=1)  # B, E, C
+        return pack_multi_logit_predictions(
+            logits.mean(dim=1), logits, data_samples)

@@ -4,19 +4,21 @@ Long-Tailed Visual Recognition", ICCV 2021, https://arxiv.org/abs/2109.04075):
 cross-entropy on the query view plus MoCo with a label-aware queue
 (the official ``SSD_LT/builder.py::SSFL``)."""
 import copy
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.dist import get_world_size
 from mmpretrain.models.classifiers import ImageClassifier
-from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
+from ltplug.models.utils.moco import (KeyQueue, concat_all_gather,
+                                      copy_online_to_ema, ema_update_pairs,
+                                      first_view,
+                                      projection_mlp, shuffled_keys)
 from ltplug.utils.validate import check_bool, check_number
-from ltplug.models.utils.moco import KeyQueue, concat_all_gather, ema_update
 
 __all__ = ['SSDMoCoClassifier', 'ssd_queue_size']
 
@@ -157,14 +159,8 @@ class SSDMoCoClassifier(ImageClassifier):
 
         self.key_backbone = MODELS.build(copy.deepcopy(backbone))
         self.key_neck = MODELS.build(copy.deepcopy(neck))
-
-        def mlp() -> nn.Sequential:
-            return nn.Sequential(
-                nn.Linear(feat_dim, hidden_dim), nn.ReLU(inplace=True),
-                nn.Linear(hidden_dim, proj_dim))
-
-        self.query_proj = mlp()
-        self.key_proj = mlp()
+        self.query_proj = projection_mlp(feat_dim, hidden_dim, proj_dim)
+        self.key_proj = projection_mlp(feat_dim, hidden_dim, proj_dim)
         self.queue = KeyQueue(queue_size, proj_dim, with_labels=True)
         for module in self._key_modules():
             for p in module.parameters():
@@ -199,25 +195,13 @@ class SSDMoCoClassifier(ImageClassifier):
     def init_weights(self) -> None:
         """Initialise; the key modules start as copies of the query ones."""
         super().init_weights()
-        with torch.no_grad():
-            for online, ema in self._ema_pairs():
-                ema.load_state_dict(online.state_dict())
+        copy_online_to_ema(self._ema_pairs())
 
     @torch.no_grad()
     def momentum_update(self) -> None:
         """EMA update of the key encoder and key projection (one fused
         pass over all their parameters)."""
-        pairs = self._ema_pairs()
-        ema_update([o for o, _ in pairs], [e for _, e in pairs],
-                   self.momentum)
-
-    @staticmethod
-    def _query_view(
-            inputs: Union[torch.Tensor, Sequence[torch.Tensor]]
-    ) -> torch.Tensor:
-        if isinstance(inputs, (list, tuple)):
-            return inputs[0]
-        return inputs
+        ema_update_pairs(self._ema_pairs(), self.momentum)
 
     def forward(self,
                 inputs: Union[torch.Tensor, List[torch.Tensor]],
@@ -226,24 +210,22 @@ class SSDMoCoClassifier(ImageClassifier):
         """``'tensor'``: logits of the query view; ``'loss'``: losses;
         ``'predict'``: data samples (query encoder + linear head)."""
         if mode == 'tensor':
-            feats = self.extract_feat(self._query_view(inputs))
+            feats = self.extract_feat(first_view(inputs))
             return self.head(feats) if self.with_head else feats
         if mode == 'loss':
             return self.loss(inputs, data_samples)
         if mode == 'predict':
-            return self.predict(self._query_view(inputs), data_samples)
+            return self.predict(first_view(inputs), data_samples)
         raise RuntimeError(f'Invalid mode "{mode}".')
 
     @torch.no_grad()
     def _keys(self, key_view: torch.Tensor) -> torch.Tensor:
         self.momentum_update()
-        if self.shuffle_bn:
-            key_view, idx_unshuffle = batch_shuffle_ddp(key_view)
-        k = self.key_neck(self.key_backbone(key_view))[-1]
-        k = F.normalize(self.key_proj(k), dim=1)
-        if self.shuffle_bn:
-            k = batch_unshuffle_ddp(k, idx_unshuffle)
-        return k
+
+        def encode(view: torch.Tensor) -> List[torch.Tensor]:
+            return [self.key_proj(self.key_neck(self.key_backbone(view))[-1])]
+
+        return shuffled_keys(encode, key_view, self.shuffle_bn)[0]
 
     def loss(self, inputs: List[torch.Tensor],
              data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
@@ -274,14 +256,10 @@ class SSDMoCoClassifier(ImageClassifier):
         labels = torch.cat([ds.gt_label for ds in data_samples]).to(
             q_view.device)
         q = F.normalize(self.query_proj(feats[-1]), dim=1)
-        # The loss sees the queue before this step's enqueue. The keys are
-        # copied: autograd keeps them for q's gradient and the enqueue
-        # writes the buffer in place before backward. The labels only
-        # build a mask, which autograd does not need, so they are passed
-        # as they are.
+        # the loss sees the queue before this step's enqueue (a snapshot
+        # of the keys; the labels only build a mask and are not copied)
         losses['loss_contrast'] = self.contrast_loss(
-            q, k, labels, self.queue.keys.detach().clone(),
-            self.queue.labels)
+            q, k, labels, self.queue.snapshot(), self.queue.labels)
         all_keys = concat_all_gather(k)
         all_labels = concat_all_gather(labels)
         self.check_queue_size(all_keys.size(0))

@@ -8,8 +8,10 @@ from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
 from ltplug.datasets.utils import check_class_counts
-from ltplug.models.utils.logit_adjust import class_log_prior, logit_adjust
+from ltplug.models.utils.logit_adjust import logit_adjust
 from ltplug.utils.validate import check_number
+
+from .utils import register_class_prior, store_class_prior
 
 
 @MODELS.register_module()
@@ -50,10 +52,7 @@ class BalancedSoftmaxLoss(nn.Module):
         self.reduction = reduction
         self.loss_weight = check_number('loss_weight', loss_weight, min=0,
                                         owner=owner)
-        self.register_buffer(
-            'class_counts', torch.empty(0, dtype=torch.long),
-            persistent=False)
-        self.register_buffer('log_prior', torch.empty(0), persistent=False)
+        register_class_prior(self)
         if class_counts is not None:
             self.set_class_counts(class_counts)
 
@@ -64,10 +63,7 @@ class BalancedSoftmaxLoss(nn.Module):
             class_counts (Sequence[int]): Training images per class.
         """
         counts = check_class_counts(class_counts)
-        device = self.class_counts.device
-        self.class_counts = torch.as_tensor(
-            counts, dtype=torch.long, device=device)
-        self.log_prior = class_log_prior(self.class_counts)
+        store_class_prior(self, counts)
 
     def forward(self,
                 cls_score: torch.Tensor,

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
 from ltplug.models.utils.logit_adjust import upcast
-from ltplug.utils.validate import check_number
+from .utils import check_temperature_and_weight
 
 
 @MODELS.register_module()
@@ -30,11 +30,8 @@ class KDLoss(nn.Module):
                  temperature: float = 2.0,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
-        owner = type(self).__name__
-        self.temperature = check_number('temperature', temperature, min=0,
-                                        min_inclusive=False, owner=owner)
-        self.loss_weight = check_number('loss_weight', loss_weight, min=0,
-                                        owner=owner)
+        self.temperature, self.loss_weight = check_temperature_and_weight(
+            type(self).__name__, temperature, loss_weight)
 
     def forward(self, student_logits: torch.Tensor,
                 teacher_logits: torch.Tensor) -> torch.Tensor:

@@ -4,8 +4,8 @@ import torch
 import torch.nn as nn
 from mmpretrain.registry import MODELS
 
-from ltplug.models.utils.logit_adjust import upcast
-from ltplug.utils.validate import check_number
+from ltplug.models.utils.moco import label_aware_info_nce
+from .utils import check_temperature_and_weight
 
 
 @MODELS.register_module()
@@ -23,15 +23,10 @@ class LabelAwareMoCoLoss(nn.Module):
                    + \\sum_{j: y(Q_j) \\neq y_b} e^{q_b Q_j / \\tau}}
 
     Queue entries of the query's own class are removed from the denominator;
-    they are **not** extra positives (this is not SupCon). The official code
-    multiplies ``exp`` of the logits by a 0/1 mask; here the masked logits are
-    set to ``-inf`` and a log-sum-exp is used, which is the same value but
-    does not overflow at small temperatures.
-
-    Mixed precision: fp16/bf16 inputs are cast to fp32, and the similarities
-    are cast to fp32 again after the matrix product (which
-    ``torch.autocast`` runs in its low dtype), so the log-sum-exp over the
-    queue and the loss are fp32.
+    they are **not** extra positives (this is not SupCon). The loss is
+    :func:`~ltplug.models.utils.moco.label_aware_info_nce` (``-inf`` masking
+    in a log-sum-exp rather than the official 0/1 mask on ``exp``: the same
+    value without overflow; fp16/bf16 inputs are computed in fp32).
 
     Args:
         temperature (float): ``tau``. Defaults to 0.2 (SSD).
@@ -42,11 +37,8 @@ class LabelAwareMoCoLoss(nn.Module):
                  temperature: float = 0.2,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
-        owner = type(self).__name__
-        self.temperature = check_number('temperature', temperature, min=0,
-                                        min_inclusive=False, owner=owner)
-        self.loss_weight = check_number('loss_weight', loss_weight, min=0,
-                                        owner=owner)
+        self.temperature, self.loss_weight = check_temperature_and_weight(
+            type(self).__name__, temperature, loss_weight)
 
     def forward(self, query: torch.Tensor, key: torch.Tensor,
                 labels: torch.Tensor, queue: torch.Tensor,
@@ -63,25 +55,5 @@ class LabelAwareMoCoLoss(nn.Module):
         Returns:
             Tensor: The scalar loss.
         """
-        if query.shape != key.shape or query.dim() != 2:
-            raise ValueError('query and key must both be (B, D), but got '
-                             f'{tuple(query.shape)} and {tuple(key.shape)}')
-        if queue.dim() != 2 or queue.size(1) != query.size(1):
-            raise ValueError(f'queue must be (K, {query.size(1)}), but got '
-                             f'{tuple(queue.shape)}')
-        if labels.shape != (query.size(0), ) or \
-                queue_labels.shape != (queue.size(0), ):
-            raise ValueError(
-                f'labels must be ({query.size(0)},) and queue_labels '
-                f'({queue.size(0)},), but got {tuple(labels.shape)} and '
-                f'{tuple(queue_labels.shape)}')
-        query = upcast(query)
-        key = key.detach().to(query.dtype)
-        queue = queue.detach().to(query.dtype)
-        l_pos = (query * key).sum(dim=1, keepdim=True) / self.temperature
-        l_neg = (query @ queue.t()).to(query.dtype) / self.temperature
-        same = labels.view(-1, 1) == queue_labels.view(1, -1)
-        l_neg = l_neg.masked_fill(same, float('-inf'))
-        logits = torch.cat([l_pos, l_neg], dim=1)
-        loss = -(l_pos.squeeze(1) - torch.logsumexp(logits, dim=1)).mean()
-        return self.loss_weight * loss
+        return self.loss_weight * label_aware_info_nce(
+            query, key, labels, queue, queue_labels, self.temperature)

@@ -9,9 +9,10 @@ import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
 from ltplug.datasets.utils import check_class_counts
-from ltplug.models.utils.logit_adjust import (class_log_prior, logit_adjust,
-                                              upcast)
+from ltplug.models.utils.logit_adjust import logit_adjust, upcast
 from ltplug.utils.validate import check_number
+
+from .utils import register_class_prior, store_class_prior
 
 HCM_MASK_MODES = ('zero', 'neg_inf')
 
@@ -99,10 +100,7 @@ class NCLLoss(nn.Module):
                                 owner=owner)
         self.loss_weight = check_number('loss_weight', loss_weight, min=0,
                                         owner=owner)
-        self.register_buffer(
-            'class_counts', torch.empty(0, dtype=torch.long),
-            persistent=False)
-        self.register_buffer('log_prior', torch.empty(0), persistent=False)
+        register_class_prior(self)
         if class_counts is not None:
             self.set_class_counts(class_counts)
 
@@ -122,9 +120,7 @@ class NCLLoss(nn.Module):
         if self.hcm_n > counts.size:
             raise ValueError(f'hcm_n={self.hcm_n} exceeds the number of '
                              f'classes ({counts.size})')
-        self.class_counts = torch.as_tensor(
-            counts, dtype=torch.long, device=self.class_counts.device)
-        self.log_prior = class_log_prior(self.class_counts)
+        store_class_prior(self, counts)
 
     def hard_category_mask(self, logits: torch.Tensor,
                            target: torch.Tensor) -> torch.Tensor:

@@ -1,5 +1,6 @@
 # Copyright (c) ltplug contributors. All rights reserved.
 """MoCo helpers: fused EMA, device-aware all-gather, sync-free queue."""
+import copy
 import os
 
 import pytest
@@ -10,7 +11,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ltplug.models.utils import KeyQueue, concat_all_gather, ema_update
-from ltplug.models.utils import moco as moco_mod
+from ltplug.models.utils import moco as moco_pkg
+from ltplug.models.utils.moco import queue as moco_mod
 from tests.helpers import free_port
 
 
@@ -208,3 +210,109 @@ def test_concat_all_gather_two_gloo_ranks(tmp_path):
 def test_concat_all_gather_is_identity_without_a_group():
     x = torch.randn(3, 2)
     assert concat_all_gather(x) is x
+
+
+# ------------------------------------------- the shared MoCo pieces (one MoCo)
+def test_info_nce_is_cross_entropy_with_the_key_as_class_zero():
+    torch.manual_seed(0)
+    q = F.normalize(torch.randn(5, 8), dim=1)
+    k = F.normalize(torch.randn(5, 8), dim=1)
+    queue = F.normalize(torch.randn(11, 8), dim=1)
+    t = 0.2
+    # written out: -log(e^{q.k/T} / (e^{q.k/T} + sum_j e^{q.Q_j/T}))
+    pos = torch.exp((q * k).sum(1) / t)
+    neg = torch.exp(q @ queue.t() / t).sum(1)
+    expected = -torch.log(pos / (pos + neg)).mean()
+    got = moco_pkg.info_nce(q, k, queue, t)
+    assert torch.allclose(got, expected, atol=1e-6)
+    with pytest.raises(ValueError, match=r'queue must be \(K, 8\)'):
+        moco_pkg.info_nce(q, k, queue[:, :4], t)
+
+
+def test_label_aware_info_nce_drops_same_class_queue_entries():
+    torch.manual_seed(1)
+    q = F.normalize(torch.randn(4, 6), dim=1)
+    k = F.normalize(torch.randn(4, 6), dim=1)
+    queue = F.normalize(torch.randn(9, 6), dim=1)
+    labels = torch.tensor([0, 1, 2, 0])
+    queue_labels = torch.tensor([0, 0, 1, 2, 2, 3, 3, 1, 0])
+    t = 0.5
+    total = 0.
+    for b in range(4):
+        pos = torch.exp(q[b] @ k[b] / t)
+        keep = queue_labels != labels[b]
+        neg = torch.exp(q[b] @ queue[keep].t() / t).sum()
+        total = total - torch.log(pos / (pos + neg))
+    got = moco_pkg.label_aware_info_nce(q, k, labels, queue, queue_labels, t)
+    assert torch.allclose(got, total / 4, atol=1e-6)
+    # with no label in common it is plain InfoNCE
+    other = torch.full((9, ), 7)
+    assert torch.allclose(
+        moco_pkg.label_aware_info_nce(q, k, labels, queue, other, t),
+        moco_pkg.info_nce(q, k, queue, t), atol=1e-6)
+
+
+def test_shuffled_keys_normalise_and_keep_the_batch_order():
+    torch.manual_seed(2)
+    enc = nn.Linear(3, 4)
+    view = torch.randn(6, 3)
+    for shuffle in (False, True):
+        got = moco_pkg.shuffled_keys(lambda v: [enc(v), 2 * enc(v)], view,
+                                     shuffle)
+        assert len(got) == 2
+        expected = F.normalize(enc(view), dim=1)
+        assert torch.allclose(got[0], expected, atol=1e-6)
+        assert torch.allclose(got[1], expected, atol=1e-6)
+        assert not got[0].requires_grad
+
+
+def test_ema_update_pairs_equals_ema_update_and_copy_starts_equal():
+    torch.manual_seed(3)
+    online = [nn.Linear(4, 4), nn.Linear(4, 2)]
+    ema = [nn.Linear(4, 4), nn.Linear(4, 2)]
+    ref = [copy.deepcopy(m) for m in ema]
+    moco_pkg.ema_update_pairs(zip(online, ema), 0.9)
+    ema_update(online, ref, 0.9)
+    for a, b in zip(ema, ref):
+        for pa, pb in zip(a.parameters(), b.parameters()):
+            assert torch.equal(pa, pb)
+    moco_pkg.copy_online_to_ema(zip(online, ema))
+    for a, b in zip(online, ema):
+        for pa, pb in zip(a.parameters(), b.parameters()):
+            assert torch.equal(pa, pb)
+
+
+def test_projection_mlp_and_first_view():
+    mlp = moco_pkg.projection_mlp(8, 16, 4)
+    assert [type(m) for m in mlp] == [nn.Linear, nn.ReLU, nn.Linear]
+    assert mlp(torch.randn(2, 8)).shape == (2, 4)
+    assert mlp[0].out_features == 16
+    a, b = torch.randn(2, 3), torch.randn(2, 3)
+    assert moco_pkg.first_view([a, b]) is a
+    assert moco_pkg.first_view(a) is a
+
+
+def test_queue_snapshot_is_a_copy_that_enqueue_does_not_touch():
+    queue = KeyQueue(4, 2)
+    snap = queue.snapshot()
+    assert torch.equal(snap, queue.keys)
+    queue.enqueue(torch.ones(2, 2))
+    assert not torch.equal(snap, queue.keys)
+    assert not snap.requires_grad
+
+
+def test_check_moco_cfg_fills_defaults_and_quotes_bad_values():
+    cfg = moco_pkg.check_moco_cfg(dict(queue_size=16, dim=8),
+                                  dict(in_channels=32), owner='X')
+    assert cfg == dict(temperature=0.2, momentum=0.999, loss_weight=1.0,
+                       shuffle_bn=True, dim=8, queue_size=16, feat_dim=32)
+    with pytest.raises(ValueError, match='unknown moco keys'):
+        moco_pkg.check_moco_cfg(dict(queue_size=16, dim=8, T=1), {}, 'X')
+    with pytest.raises(ValueError, match="needs 'dim'"):
+        moco_pkg.check_moco_cfg(dict(queue_size=16), {}, 'X')
+    with pytest.raises(ValueError, match='feat_dim'):
+        moco_pkg.check_moco_cfg(dict(queue_size=16, dim=8), {}, 'X')
+    with pytest.raises(ValueError, match='-0.5'):
+        moco_pkg.check_moco_cfg(
+            dict(queue_size=16, dim=8, temperature=-0.5),
+            dict(in_channels=4), 'X')

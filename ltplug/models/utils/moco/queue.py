@@ -1,7 +1,7 @@
 # Copyright (c) ltplug contributors. All rights reserved.
-"""MoCo building blocks shared by SSD (label-aware queue) and NCL
-(per-expert queues): EMA update, all-gather of keys and a key queue."""
-from typing import Optional, Sequence, Union
+"""MoCo's key queue (with labels and a device-side pointer) and the
+all-gather of keys across ranks."""
+from typing import Optional
 
 import torch
 import torch.distributed as torch_dist
@@ -9,62 +9,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.dist import get_comm_device, get_default_group
 
-__all__ = ['ema_update', 'ema_update_tensors', 'concat_all_gather',
-           'KeyQueue']
-
-Modules = Union[nn.Module, Sequence[nn.Module]]
-
-
-@torch.no_grad()
-def ema_update_tensors(online: Sequence[torch.Tensor],
-                       ema: Sequence[torch.Tensor],
-                       momentum: float) -> None:
-    """``ema = momentum * ema + (1 - momentum) * online``, in place.
-
-    One ``torch._foreach_mul_`` and one ``torch._foreach_add_`` over the
-    whole lists (a couple of fused kernels instead of two per tensor), with
-    the same arithmetic as ``e.mul_(m).add_(o, alpha=1 - m)`` on each pair,
-    so the result is bitwise the same.
-
-    Args:
-        online (Sequence[Tensor]): The trained tensors (read only).
-        ema (Sequence[Tensor]): Their momentum copies, updated in place.
-        momentum (float): In ``[0, 1]``; 0.999 in MoCo.
-    """
-    if not 0.0 <= momentum <= 1.0:
-        raise ValueError(f'momentum must be in [0, 1], but got {momentum}')
-    online, ema = list(online), list(ema)
-    if len(online) != len(ema):
-        raise ValueError(f'ema_update needs as many EMA tensors as online '
-                         f'ones, but got {len(ema)} and {len(online)}')
-    if not ema:
-        return
-    online = [t.detach() for t in online]
-    torch._foreach_mul_(ema, momentum)
-    torch._foreach_add_(ema, online, alpha=1.0 - momentum)
-
-
-def _params(modules: Modules) -> list:
-    if isinstance(modules, nn.Module):
-        modules = [modules]
-    return [p for m in modules for p in m.parameters()]
-
-
-@torch.no_grad()
-def ema_update(online: Modules, ema: Modules, momentum: float) -> None:
-    """``ema = momentum * ema + (1 - momentum) * online`` on parameters.
-
-    Buffers (BN running statistics) are left to the EMA module's own forward
-    passes, as in MoCo. All parameters are updated in one fused pass
-    (:func:`ema_update_tensors`).
-
-    Args:
-        online (nn.Module | Sequence[nn.Module]): The trained module(s).
-        ema (nn.Module | Sequence[nn.Module]): The momentum copies, paired
-            with ``online`` in order (same architectures).
-        momentum (float): In ``[0, 1]``; 0.999 in MoCo.
-    """
-    ema_update_tensors(_params(online), _params(ema), momentum)
+__all__ = ['concat_all_gather', 'KeyQueue']
 
 
 @torch.no_grad()
@@ -163,3 +108,11 @@ class KeyQueue(nn.Module):
             self.labels.index_copy_(
                 0, idx, labels.detach().to(self.labels.device).long())
         self.ptr.add_(n).remainder_(self.size)
+
+    def snapshot(self) -> torch.Tensor:
+        """A detached copy of the keys, for a loss computed before this
+        step's :meth:`enqueue` (autograd keeps the queue for the query's
+        gradient, and the enqueue writes the buffer in place before
+        backward). The labels only build a mask, which autograd does not
+        keep, so they need no copy."""
+        return self.keys.detach().clone()
