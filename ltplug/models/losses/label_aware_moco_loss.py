@@ -43,17 +43,9 @@ class LabelAwareMoCoLoss(nn.Module):
     def forward(self, query: torch.Tensor, key: torch.Tensor,
                 labels: torch.Tensor, queue: torch.Tensor,
                 queue_labels: torch.Tensor) -> torch.Tensor:
-        """Compute the loss.
-
-        Args:
-            query (Tensor): ``(B, D)`` L2-normalised queries.
-            key (Tensor): ``(B, D)`` L2-normalised positive keys (detached).
-            labels (Tensor): ``(B,)`` labels of the queries.
-            queue (Tensor): ``(K, D)`` L2-normalised queued keys.
-            queue_labels (Tensor): ``(K,)`` labels of the queued keys.
-
-        Returns:
-            Tensor: The scalar loss.
-        """
+        """The weighted loss of ``(B, D)`` L2-normalised queries and their
+        (detached) keys, ``(B,)`` query labels, and a ``(K, D)`` queue of
+        keys with ``(K,)`` labels (the arguments of
+        :func:`~ltplug.models.utils.moco.label_aware_info_nce`)."""
         return self.loss_weight * label_aware_info_nce(
             query, key, labels, queue, queue_labels, self.temperature)
