@@ -35,260 +35,32 @@ import copy
 import os
 import os.path as osp
 from collections import OrderedDict
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 import torch
 import torch.nn as nn
+
+from .inference_cfg import (HEADS, SUPPORTED_TYPES, inference_config,
+                            inference_model_cfg, model_type_name, plain_cfg,
+                            source_model_cfg)
+from .verification import check_fits, compare_models, random_test_batch
 
 __all__ = [
     'SUPPORTED_TYPES', 'HEADS', 'inference_model_cfg', 'inference_config',
     'convert_state_dict', 'compare_models', 'export_model'
 ]
 
-HEADS = ('soft', 'hard')
-#: keys of a model config that only training (or weight files) needs
-TRAIN_ONLY_KEYS = ('init_cfg', 'pretrained', 'init_checkpoint', 'train_cfg')
-#: evaluators that read per-expert logits (kept for NCL only)
-EXPERT_METRICS = ('ExpertAccuracy', )
-#: data preprocessor keys a ClsDataPreprocessor takes for testing
-CLS_PREPROCESSOR_KEYS = ('mean', 'std', 'to_rgb', 'pad_size_divisor',
-                         'pad_value', 'num_classes', 'to_onehot')
-
-
-def _type_name(cfg: dict) -> str:
-    t = cfg.get('type')
-    if not isinstance(t, str):
-        raise TypeError(f'the model config needs a string `type`, but got '
-                        f'{t!r}')
-    return t.split('.')[-1]
-
-
-def _strip_init(cfg: Any) -> Any:
-    """A deep copy of ``cfg`` without ``init_cfg`` / ``pretrained`` keys at
-    any depth (the exported weights come from ``model.pth``)."""
-    if isinstance(cfg, dict):
-        return {
-            k: _strip_init(v)
-            for k, v in cfg.items() if k not in ('init_cfg', 'pretrained')
-        }
-    if isinstance(cfg, (list, tuple)):
-        return type(cfg)(_strip_init(v) for v in cfg)
-    return copy.deepcopy(cfg)
-
-
-def _plain(cfg: Any) -> Any:
-    """ConfigDicts to plain dicts / lists (recursively)."""
-    if isinstance(cfg, dict):
-        return {k: _plain(v) for k, v in cfg.items()}
-    if isinstance(cfg, (list, tuple)):
-        return [_plain(v) for v in cfg]
-    return cfg
-
-
-def _cls_preprocessor(pre: Optional[dict],
-                      num_classes: Optional[int]) -> Optional[dict]:
-    """The test-time ``ClsDataPreprocessor`` config of ``pre``."""
-    if pre is None:
-        return None
-    pre = _plain(pre)
-    kind = (pre.get('type') or 'ClsDataPreprocessor').split('.')[-1]
-    if kind == 'ClsDataPreprocessor':
-        out = {k: v for k, v in pre.items() if k != 'batch_augments'}
-        out['type'] = 'ClsDataPreprocessor'
-        return out
-    if kind == 'SelfSupDataPreprocessor':
-        out = {k: v for k, v in pre.items() if k in CLS_PREPROCESSOR_KEYS}
-        out['type'] = 'ClsDataPreprocessor'
-        if num_classes is not None:
-            out.setdefault('num_classes', num_classes)
-        return out
-    raise ValueError(f'cannot export a model with data preprocessor '
-                     f'{kind!r}; expected ClsDataPreprocessor or '
-                     'SelfSupDataPreprocessor')
-
-
-def _identity(key: str) -> str:
-    return key
-
-
-def _image_classifier(model: dict, head: dict) -> dict:
-    out = dict(type='ImageClassifier', backbone=model['backbone'])
-    if model.get('neck') is not None:
-        out['neck'] = model['neck']
-    out['head'] = head
-    return out
-
-
-def inference_model_cfg(model_cfg: dict,
-                        head: Optional[str] = None
-                        ) -> Tuple[dict, Callable[[str], str]]:
-    """The inference-only model config of a method's model config.
-
-    Args:
-        model_cfg (dict): The training config's ``model`` (with its
-            ``data_preprocessor``).
-        head (str, optional): For an ``SSDDistiller``: ``'soft'`` or
-            ``'hard'``. Defaults to None (the config's ``predict_head``,
-            itself 'soft' by default). Refused for other models.
-
-    Returns:
-        tuple[dict, Callable[[str], str]]: The exported model config and a
-        function mapping each of its state-dict keys to the source
-        checkpoint's key.
-    """
-    model = _plain(model_cfg)
-    kind = _type_name(model)
-    if head is not None and kind != 'SSDDistiller':
-        raise ValueError(
-            f'--head {head!r} applies to SSD stage-III models '
-            f'(SSDDistiller) only, but the config\'s model is {kind!r}')
-    if head is not None and head not in HEADS:
-        raise ValueError(f'head must be one of {HEADS}, but got {head!r}')
-    key_map: Callable[[str], str] = _identity
-    if kind in ('ImageClassifier', 'SSDLWSClassifier', 'CBDDistiller',
-                'SSDMoCoClassifier'):
-        out = _image_classifier(model, model['head'])
-    elif kind == 'SSDDistiller':
-        which = head or model.get('predict_head', 'soft')
-        if which not in HEADS:
-            raise ValueError(f'predict_head must be one of {HEADS}, but got '
-                             f'{which!r}')
-        if which == 'soft':
-            soft = model.get('soft_head') or model['head']
-            out = _image_classifier(model, soft)
-
-            def key_map(key: str) -> str:  # noqa: F811
-                return 'soft_' + key if key.startswith('head.') else key
-        else:
-            out = _image_classifier(model, model['head'])
-    elif kind == 'NCLMultiExpertClassifier':
-        out = {
-            k: v
-            for k, v in model.items()
-            if k not in ('moco', 'moco_mode') + TRAIN_ONLY_KEYS
-        }
-        out['type'] = 'NCLMultiExpertClassifier'
-    else:
-        raise ValueError(f'cannot export a {kind!r} model; supported: '
-                         f'{list(SUPPORTED_TYPES)}')
-    num_classes = out['head'].get('num_classes') if isinstance(
-        out.get('head'), dict) else None
-    pre = _cls_preprocessor(model.get('data_preprocessor'), num_classes)
-    if pre is not None:
-        out['data_preprocessor'] = pre
-    return _strip_init(out), key_map
-
-
-SUPPORTED_TYPES = ('ImageClassifier', 'SSDLWSClassifier', 'SSDDistiller',
-                   'CBDDistiller', 'SSDMoCoClassifier',
-                   'NCLMultiExpertClassifier')
-
-
-def _source_model_cfg(model_cfg: dict, head: Optional[str] = None) -> dict:
-    """The source model config, buildable without teachers or files (an
-    SSD student predicting with ``head`` when given)."""
-    model = _strip_init(_plain(model_cfg))
-    kind = _type_name(model)
-    if kind == 'SSDDistiller':
-        model['teacher'] = None
-        if head is not None:
-            model['predict_head'] = head
-    elif kind == 'CBDDistiller':
-        model['teachers'] = []
-    elif kind == 'SSDLWSClassifier':
-        model['init_checkpoint'] = None
-    return model
-
-
-def _test_evaluator(evaluator: Any, kind: str) -> Any:
-    """``test_evaluator`` without per-expert metrics (kept for NCL)."""
-    if evaluator is None or kind == 'NCLMultiExpertClassifier':
-        return evaluator
-    items = evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
-    kept = [
-        e for e in items
-        if not (isinstance(e, dict) and str(e.get('type', '')).split('.')[-1]
-                in EXPERT_METRICS)
-    ]
-    if isinstance(evaluator, (list, tuple)):
-        return kept
-    return kept[0] if kept else None
-
-
-def inference_config(cfg: Any, head: Optional[str] = None) -> dict:
-    """The self-contained inference config of a training config.
-
-    Args:
-        cfg (Config): The training config (loaded, ``_base_`` resolved).
-        head (str, optional): See :func:`inference_model_cfg`.
-
-    Returns:
-        dict: ``custom_imports``, ``default_scope``, ``model``,
-        ``test_pipeline``, ``test_dataloader`` / ``test_evaluator`` /
-        ``test_cfg`` (for ``tools/test.py``) and the runtime keys a Runner
-        reads; nothing about training.
-    """
-    from ltplug.utils.inference_compat import find_dataset_pipeline
-    model = _plain(cfg['model'])
-    if model.get('data_preprocessor') is None and cfg.get(
-            'data_preprocessor') is not None:
-        model['data_preprocessor'] = _plain(cfg['data_preprocessor'])
-    new_model, _ = inference_model_cfg(model, head)
-    out: Dict[str, Any] = dict(
-        custom_imports=dict(imports=['ltplug'], allow_failed_imports=False),
-        default_scope=cfg.get('default_scope', 'mmpretrain'),
-        model=new_model)
-    test_loader = cfg.get('test_dataloader')
-    if test_loader is not None:
-        test_loader = _plain(test_loader)
-        pipeline = find_dataset_pipeline(test_loader.get('dataset'))
-        if pipeline is not None:
-            out['test_pipeline'] = pipeline
-        out['test_dataloader'] = test_loader
-        evaluator = _test_evaluator(
-            _plain(cfg.get('test_evaluator')), _type_name(model))
-        if evaluator:
-            out['test_evaluator'] = evaluator
-        out['test_cfg'] = _plain(cfg.get('test_cfg') or {})
-    for key in ('env_cfg', 'log_level', 'log_processor', 'visualizer'):
-        if cfg.get(key) is not None:
-            out[key] = _plain(cfg[key])
-    return out
-
 
 def _load_state(checkpoint: str) -> Tuple[OrderedDict, dict]:
-    from ltplug.utils.checkpoint import load_checkpoint_safely
+    """The checkpoint's state dict (``module.`` removed) and its ``meta``."""
+    from ltplug.utils.checkpoint import load_state_dict_file
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(
             f'checkpoint file "{checkpoint}" does not exist')
-    ckpt = load_checkpoint_safely(checkpoint, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict):
-        raise ValueError(f'checkpoint "{checkpoint}" holds no state_dict '
-                         f'(it holds a {type(ckpt).__name__})')
-    state = OrderedDict((k[7:] if k.startswith('module.') else k, v)
-                        for k, v in state.items())
+    state, ckpt = load_state_dict_file(checkpoint)
     meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
     return state, meta if isinstance(meta, dict) else {}
-
-
-def _check_fits(model: nn.Module, state: dict, checkpoint: str,
-                config: str) -> None:
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    bad = [
-        f'{k}: {tuple(state[k].shape)} in the file, {tuple(v.shape)} in '
-        'the model' for k, v in own.items()
-        if k in state and tuple(state[k].shape) != tuple(v.shape)
-    ]
-    if missing or unexpected or bad:
-        raise ValueError(
-            f'checkpoint "{checkpoint}" does not fit config "{config}": '
-            f'{len(missing)} missing key(s) {missing[:6]}, '
-            f'{len(unexpected)} unexpected key(s) {unexpected[:6]}, '
-            f'{len(bad)} shape mismatch(es) {bad[:3]}')
 
 
 def convert_state_dict(state: dict,
@@ -325,74 +97,6 @@ def convert_state_dict(state: dict,
         raise KeyError(f'{source} lacks {len(missing)} key(s) of the '
                        f'exported model: {missing[:8]}')
     return out
-
-
-def _sample_image(pipeline: List[dict], channels: int,
-                  seed: int) -> np.ndarray:
-    size = 32
-    for t in pipeline:
-        if str(t.get('type', '')).split('.')[-1] == 'CenterCrop':
-            crop = t.get('crop_size', size)
-            size = int(crop if isinstance(crop, int) else max(crop))
-    rng = np.random.default_rng(seed)
-    shape = (size, size) if channels == 1 else (size, size, 3)
-    return rng.integers(0, 256, shape, dtype=np.uint8)
-
-
-def _test_batch(cfg: dict, model: nn.Module, batch_size: int,
-                seed: int) -> dict:
-    """A batch of random images through the test pipeline (image loading
-    removed, as in MMPretrain's inferencer)."""
-    from mmengine.dataset import Compose, default_collate
-    from mmpretrain.datasets import remove_transform
-    from mmpretrain.registry import TRANSFORMS
-    pipeline = remove_transform(
-        copy.deepcopy(cfg.get('test_pipeline') or [dict(type='PackInputs')]),
-        'LoadImageFromFile')
-    pre = model.data_preprocessor
-    channels = 3
-    if getattr(pre, '_enable_normalize', False):
-        channels = int(pre.mean.numel())
-    compose = Compose([TRANSFORMS.build(t) for t in pipeline])
-    items = []
-    for i in range(batch_size):
-        img = _sample_image(pipeline, channels, seed + i)
-        items.append(
-            compose(dict(img=img, img_shape=img.shape[:2],
-                         ori_shape=img.shape[:2])))
-    return default_collate(items)
-
-
-@torch.no_grad()
-def compare_models(source: nn.Module, exported: nn.Module, data: dict
-                   ) -> Dict[str, float]:
-    """Max abs differences of two models in test mode on one batch.
-
-    Args:
-        source (nn.Module): The original model (eval mode).
-        exported (nn.Module): The exported model (eval mode).
-        data (dict): A collated batch (``inputs``, ``data_samples``).
-
-    Returns:
-        dict[str, float]: ``logits`` (``mode='tensor'`` outputs) and
-        ``pred_score`` (``test_step`` scores) max abs differences.
-    """
-    source.eval()
-    exported.eval()
-    a_in = source.data_preprocessor(copy.deepcopy(data), False)['inputs']
-    b_in = exported.data_preprocessor(copy.deepcopy(data), False)['inputs']
-    a = source(a_in, mode='tensor')
-    b = exported(b_in, mode='tensor')
-    if tuple(a.shape) != tuple(b.shape):
-        raise RuntimeError(f'the exported model gives logits of shape '
-                           f'{tuple(b.shape)}, the source {tuple(a.shape)}')
-    sa = torch.stack(
-        [d.pred_score for d in source.test_step(copy.deepcopy(data))])
-    sb = torch.stack(
-        [d.pred_score for d in exported.test_step(copy.deepcopy(data))])
-    return dict(
-        logits=float((a.float() - b.float()).abs().max()),
-        pred_score=float((sa.float() - sb.float()).abs().max()))
 
 
 def _safe_meta(value: Any) -> Any:
@@ -468,11 +172,11 @@ def export_model(config: str,
         cfg.merge_from_dict(cfg_options)
     if 'model' not in cfg:
         raise KeyError(f'config "{config}" has no `model`')
-    src_model_cfg = _plain(cfg.model)
+    src_model_cfg = plain_cfg(cfg.model)
     if src_model_cfg.get('data_preprocessor') is None and cfg.get(
             'data_preprocessor') is not None:
-        src_model_cfg['data_preprocessor'] = _plain(cfg.data_preprocessor)
-    kind = _type_name(src_model_cfg)
+        src_model_cfg['data_preprocessor'] = plain_cfg(cfg.data_preprocessor)
+    kind = model_type_name(src_model_cfg)
     new_cfg = inference_config(cfg, head)
     _, key_map = inference_model_cfg(src_model_cfg, head)
 
@@ -491,10 +195,10 @@ def export_model(config: str,
             result['head'] = head or src_model_cfg.get('predict_head', 'soft')
         if verify:
             log('[3/4] building the original model and comparing outputs')
-            source = MODELS.build(_source_model_cfg(src_model_cfg, head))
-            _check_fits(source, state, checkpoint, config)
+            source = MODELS.build(source_model_cfg(src_model_cfg, head))
+            check_fits(source, state, checkpoint, config)
             source.load_state_dict(state, strict=True)
-            data = _test_batch(new_cfg, exported, batch_size, seed)
+            data = random_test_batch(new_cfg, exported, batch_size, seed)
             diff = compare_models(source, exported, data)
             result['max_abs_diff'] = diff
             worst = max(diff.values())

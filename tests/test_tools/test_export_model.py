@@ -13,7 +13,8 @@ from mmengine.registry import DefaultScope
 from mmpretrain.apis import ImageClassificationInferencer, get_model
 from mmpretrain.registry import MODELS
 
-from ltplug.apis.export import _plain, export_model
+from ltplug.apis.export import export_model
+from ltplug.apis.inference_cfg import plain_cfg
 from tests.helpers import ROOT, run_tool
 from tests.support.tiny_data import make_image_list, write_tiny_config
 
@@ -65,10 +66,10 @@ def config_path(rel: str) -> str:
 
 
 def source_model_cfg(cfg: Config) -> dict:
-    model = _plain(cfg.model)
+    model = plain_cfg(cfg.model)
     if model.get('data_preprocessor') is None and cfg.get(
             'data_preprocessor') is not None:
-        model['data_preprocessor'] = _plain(cfg.data_preprocessor)
+        model['data_preprocessor'] = plain_cfg(cfg.data_preprocessor)
     return model
 
 
@@ -125,7 +126,7 @@ def test_export_every_method(tmp_path, rel, head, kind, dropped):
     assert cfg.model.type == kind
     assert 'train_dataloader' not in cfg and 'optim_wrapper' not in cfg
     assert cfg.custom_imports['imports'] == ['ltplug']
-    evaluators = json.dumps(_plain(cfg.test_evaluator))
+    evaluators = json.dumps(plain_cfg(cfg.test_evaluator))
     assert ('ExpertAccuracy' in evaluators) == (
         kind == 'NCLMultiExpertClassifier')
 
