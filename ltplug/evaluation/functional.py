@@ -1,7 +1,7 @@
 # Copyright (c) ltplug contributors. All rights reserved.
 """Helpers of the evaluation metrics: shot-wise (many / medium / few)
 grouping and the per-batch gathering of per-sample tensors."""
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -9,8 +9,8 @@ import torch
 from ltplug.utils.validate import check_bool, check_number
 
 __all__ = [
-    'shot_groups', 'group_accuracy', 'rows_as_batch', 'stack_rows',
-    'first_elements'
+    'shot_groups', 'group_accuracy', 'sample_field', 'stack_rows',
+    'read_batch', 'first_elements'
 ]
 
 
@@ -89,58 +89,27 @@ def _target_device(tensors: Sequence[torch.Tensor]) -> torch.device:
     return torch.device('cpu')
 
 
-def rows_as_batch(rows: Sequence[Any]) -> Optional[torch.Tensor]:
-    """The ``(B, *S)`` tensor whose entry ``i`` is ``rows[i]``, no copy.
-
-    A head gives every data sample one row (one slice along the batch
-    dimension) of its batch output, so the samples' ``pred_score`` (or
-    ``expert_logits``) tensors are evenly spaced views into one storage.
-    Seeing them again as one batch tensor spares stacking them: on the CPU
-    the stack is a copy about as slow as the top-k itself (7 ms and 8 ms
-    for a batch of 256 x 8,142 scores on one thread).
+def sample_field(sample: Any, key: str) -> Any:
+    """``sample[key]`` of a dict, ``sample.key`` of a ``DataSample``.
 
     Args:
-        rows (Sequence): The per-sample tensors.
+        sample (dict | DataSample): One model output.
+        key (str): The field, e.g. ``'pred_score'``.
 
     Returns:
-        torch.Tensor | None: A strided view whose entry ``i`` is
-        ``rows[i]``, or None when the rows are not tensors of one shape,
-        stride, dtype and device, evenly spaced (in increasing order) in
-        one storage; the caller then stacks them (see :func:`stack_rows`).
+        Any: The value, or None when the sample has no such field.
     """
-    if len(rows) == 0:
-        return None
-    first = rows[0]
-    if not isinstance(first, torch.Tensor) or first.dim() == 0:
-        return None
-    shape, stride = first.shape, first.stride()
-    dtype, device, size = first.dtype, first.device, first.element_size()
-    try:
-        ptr0 = first.data_ptr()
-        step = (rows[1].data_ptr() - ptr0) if len(rows) > 1 else 0
-        if step < 0 or step % size:
-            return None
-        for i, row in enumerate(rows):
-            if (not isinstance(row, torch.Tensor) or row.shape != shape
-                    or row.stride() != stride or row.dtype != dtype
-                    or row.device != device
-                    or row.data_ptr() != ptr0 + i * step):
-                return None
-        # refuses to read past the first row's storage, so rows that only
-        # look evenly spaced (each in its own storage) are never joined
-        return first.detach().as_strided((len(rows), *shape),
-                                         (step // size, *stride),
-                                         first.storage_offset())
-    except RuntimeError:  # no data pointer (sparse, meta) or out of bounds
-        return None
+    if isinstance(sample, dict):
+        return sample.get(key, None)
+    return getattr(sample, key, None)
 
 
 def stack_rows(rows: Sequence[Any]) -> torch.Tensor:
     """The per-sample tensors ``rows`` as one detached batch tensor.
 
-    A view when :func:`rows_as_batch` finds one; otherwise the rows are
-    stacked (non-tensors through ``torch.as_tensor``) on the first non-CPU
-    device among them, so scores that live on an accelerator stay there.
+    The rows are stacked (non-tensors through ``torch.as_tensor``) on the
+    first non-CPU device among them, so scores that live on an accelerator
+    stay there and the batch's top-k runs there.
 
     Args:
         rows (Sequence): The per-sample tensors (or array-likes), all of
@@ -149,9 +118,6 @@ def stack_rows(rows: Sequence[Any]) -> torch.Tensor:
     Returns:
         torch.Tensor: ``(B, *S)``, on the rows' device.
     """
-    view = rows_as_batch(rows)
-    if view is not None:
-        return view
     tensors = [
         r.detach() if isinstance(r, torch.Tensor) else torch.as_tensor(r)
         for r in rows
@@ -163,6 +129,37 @@ def stack_rows(rows: Sequence[Any]) -> torch.Tensor:
         raise ValueError('the samples of a batch must have one shape, but '
                          f'got shapes {sorted(shapes)}')
     return torch.stack(tensors)
+
+
+def read_batch(data_samples: Sequence[Any], key: str,
+               owner: str) -> Tuple[List[Any], Optional[torch.Tensor]]:
+    """The ``gt_label`` of every sample and their ``key`` values stacked.
+
+    Args:
+        data_samples (Sequence[dict | DataSample]): The model outputs.
+        key (str): The per-sample tensor to stack, e.g. ``'pred_score'``.
+        owner (str): Named in the error.
+
+    Returns:
+        tuple: The ``gt_label`` values (a list, see :func:`first_elements`)
+        and the ``(B, *S)`` stack of the ``key`` values on their device
+        (see :func:`stack_rows`), None when a sample has no ``key``.
+
+    Raises:
+        KeyError: A sample has no ``gt_label``.
+    """
+    labels, values = [], []
+    for sample in data_samples:
+        gt = sample_field(sample, 'gt_label')
+        if gt is None:
+            keys = list(sample.keys()) if hasattr(sample, 'keys') else []
+            raise KeyError(f'{owner} needs gt_label in every data sample, '
+                           f'got keys {keys}')
+        labels.append(gt)
+        values.append(sample_field(sample, key))
+    if any(v is None for v in values):
+        return labels, None
+    return labels, stack_rows(values)
 
 
 def _cat_single_elements(values: Sequence[Any]) -> Optional[torch.Tensor]:

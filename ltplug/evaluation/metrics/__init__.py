@@ -1,5 +1,5 @@
 # Copyright (c) ltplug contributors. All rights reserved.
-from .shot_accuracy import ShotAccuracy
 from .expert_accuracy import ExpertAccuracy
+from .shot_accuracy import ShotAccuracy
 
 __all__ = ['ShotAccuracy', 'ExpertAccuracy']

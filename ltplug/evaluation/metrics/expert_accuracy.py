@@ -7,9 +7,11 @@ from mmengine.evaluator import BaseMetric
 from mmpretrain.registry import METRICS
 
 from ltplug.datasets.utils import CLASS_COUNTS_KEY
-from ltplug.evaluation.functional import first_elements, stack_rows
+from ltplug.evaluation.functional import first_elements, read_batch
+# defined once, with the models that set it; importable from here too
+from ltplug.models.utils.data_sample import EXPERT_LOGITS_KEY
 
-EXPERT_LOGITS_KEY = 'expert_logits'
+__all__ = ['ExpertAccuracy', 'EXPERT_LOGITS_KEY']
 
 
 @METRICS.register_module()
@@ -20,10 +22,9 @@ class ExpertAccuracy(BaseMetric):
     Reads ``expert_logits`` (``E x C`` raw logits, as set by
     :class:`ltplug.models.NCLMultiExpertClassifier`) and ``gt_label`` of
     each data sample. The argmaxes run on the logits' device, once per
-    batch over its ``(B, E, C)`` logits (a view of the model's output when
-    the samples hold its slices); only the ``(B, E + 2)`` int64
-    ``[label, expert argmaxes, ensemble argmax]`` come to the host, in one
-    copy per batch, so neither the logits nor per-sample host reads cross
+    batch over its stacked ``(B, E, C)`` logits; only the ``(B, E + 2)``
+    int64 ``[label, expert argmaxes, ensemble argmax]`` come to the host, in
+    one copy per batch, so neither the logits nor per-sample host reads cross
     to the host and collection stays small. Values are percentages.
 
     Each expert must give one logit per class of the dataset
@@ -48,12 +49,6 @@ class ExpertAccuracy(BaseMetric):
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
 
-    @staticmethod
-    def _get(sample: Any, key: str) -> Any:
-        if isinstance(sample, dict):
-            return sample.get(key, None)
-        return getattr(sample, key, None)
-
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
         """Store ``[label, expert_0 argmax, ..., ensemble argmax]``.
 
@@ -63,18 +58,14 @@ class ExpertAccuracy(BaseMetric):
         """
         if len(data_samples) == 0:
             return
-        logits, labels = [], []
-        for sample in data_samples:
-            sample_logits = self._get(sample, EXPERT_LOGITS_KEY)
-            gt = self._get(sample, 'gt_label')
-            if sample_logits is None or gt is None:
-                raise KeyError(
-                    f'ExpertAccuracy needs {EXPERT_LOGITS_KEY!r} and '
-                    "'gt_label' in every data sample; use a multi-expert "
-                    'model such as NCLMultiExpertClassifier')
-            logits.append(sample_logits)
-            labels.append(gt)
-        batch = stack_rows(logits).float()  # (B, E, C), on the device
+        labels, batch = read_batch(data_samples, EXPERT_LOGITS_KEY,
+                                   'ExpertAccuracy')
+        if batch is None:
+            raise KeyError(
+                f'ExpertAccuracy needs {EXPERT_LOGITS_KEY!r} and '
+                "'gt_label' in every data sample; use a multi-expert "
+                'model such as NCLMultiExpertClassifier')
+        batch = batch.float()  # (B, E, C), on the device
         if batch.dim() != 3:
             raise ValueError(f'{EXPERT_LOGITS_KEY} must be (E, C), but '
                              f'got shape {tuple(batch.shape[1:])}')

@@ -68,7 +68,7 @@ CASES = {
     # metric config, batch maker, stored values per sample
     'shot': (dict(type='ShotAccuracy', topk=(1, 5), class_counts=[50] * 2000,
                   save_per_class=False, print_table=False), shot_batch,
-             1 + 5 + 1),
+             4 + 2),  # label, pred, correct, confidence, hit@1, hit@5
     'expert': (dict(type='ExpertAccuracy'), expert_batch, 1 + 3 + 1),
 }
 

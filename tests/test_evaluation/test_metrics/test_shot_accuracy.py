@@ -301,7 +301,13 @@ def test_large_scale_is_fast():
     labels = np.repeat(np.arange(num_classes), 3)
     top5 = rng.integers(0, num_classes, (labels.size, 5))
     top5[::2, 0] = labels[::2]  # half the samples are top-1 hits
-    rows = list(np.concatenate([labels[:, None], top5], 1))
+    # the records process() stores: [label, pred, correct, confidence,
+    # hit@1, hit@5]
+    top1_hit = top5[:, 0] == labels
+    rows = list(np.stack([
+        labels, top5[:, 0], top1_hit, np.full(labels.size, 0.5), top1_hit,
+        (top5 == labels[:, None]).any(axis=1)
+    ], axis=1).astype(np.float64))
     metric = METRICS.build(
         dict(type='ShotAccuracy', topk=(1, 5), class_counts=counts,
              save_per_class=False))
@@ -318,8 +324,8 @@ def test_large_scale_is_fast():
 
 
 def test_head_rows_and_separate_scores_give_same_rows(tmp_path):
-    """The zero-copy path (the samples hold rows of one (B, C) tensor, as a
-    head hands them) and the stacking path store the same rows."""
+    """Samples holding rows of one (B, C) tensor (as a head hands them) and
+    samples holding their own copies store the same records."""
     rng = torch.Generator().manual_seed(0)
     scores = torch.rand(40, NUM_CLASSES, generator=rng)
     labels = torch.randint(0, NUM_CLASSES, (40, ), generator=rng)
@@ -337,13 +343,19 @@ def test_head_rows_and_separate_scores_give_same_rows(tmp_path):
             metric.process(None, samples[i:i + 16])
         results.append(np.stack(metric.results))
     assert np.array_equal(results[0], results[1])
-    # [label, top-1, top-2, top-3, confidence], checked independently
+    # [label, pred, correct, confidence, hit@1, hit@3], checked
+    # independently
     table = results[0]
-    assert table.shape == (40, 5)
-    assert np.array_equal(table[:, 0], labels.numpy())
-    assert np.array_equal(table[:, 1:4],
-                          np.argsort(-scores.numpy(), axis=1)[:, :3])
-    assert np.array_equal(table[:, 4], scores.numpy().max(axis=1))
+    assert table.shape == (40, 6)
+    order = np.argsort(-scores.numpy(), axis=1)
+    y = labels.numpy()
+    assert np.array_equal(table[:, 0], y)
+    assert np.array_equal(table[:, 1], order[:, 0])
+    assert np.array_equal(table[:, 2], order[:, 0] == y)
+    assert np.array_equal(table[:, 3], scores.numpy().max(axis=1))
+    assert np.array_equal(table[:, 4], order[:, 0] == y)
+    assert np.array_equal(table[:, 5], (order[:, :3] == y[:, None]).any(1))
+    assert 0 < table[:, 2].sum() < table[:, 5].sum() < 40
 
 
 def test_confidence_is_nan_with_pred_label_only():
@@ -354,11 +366,13 @@ def test_confidence_is_nan_with_pred_label_only():
         dict(gt_label=1, pred_label=1),
     ])
     table = np.stack(metric.results)
-    assert np.array_equal(table[:, :2], [[1, 0], [1, 1]])
-    assert np.isnan(table[:, 2]).all()
+    # [label, pred, correct, confidence, hit@1]
+    assert np.array_equal(table[:, [0, 1, 2, 4]], [[1, 0, 0, 0],
+                                                   [1, 1, 1, 1]])
+    assert np.isnan(table[:, 3]).all()
 
 
-def test_evaluate_arrays_needs_maxk_columns():
+def test_evaluate_arrays_needs_record_columns():
     metric = METRICS.build(dict(type='ShotAccuracy', topk=(1, 5),
                                 class_counts=COUNTS))
     with pytest.raises(ValueError, match=r'\(3, 4\)'):

@@ -1,6 +1,7 @@
 # Copyright (c) ltplug contributors. All rights reserved.
-"""ShotAccuracy's printed table: its layout (format_shot_table) and that
-evaluate() logs it through the current MMLogger."""
+"""ShotAccuracy's printed table: evaluate() logs it through the current
+MMLogger (its layout, ``format_shot_table``, is tested in
+tests/test_evaluation/test_report.py)."""
 import logging
 import math
 
@@ -10,29 +11,12 @@ from mmengine.logging import MMLogger
 from mmpretrain.registry import METRICS
 from mmpretrain.structures import DataSample
 
-from ltplug.evaluation.metrics.shot_accuracy import format_shot_table
+from ltplug.evaluation import report
+from ltplug.evaluation.metrics import shot_accuracy
 
 
 def cells(line):
     return [c.strip() for c in line.strip().strip('|').split('|')]
-
-
-def test_format_shot_table_layout():
-    text = format_shot_table(
-        dict(top1=71.234, top5=98.1, many=80.0, medium=40.556,
-             few=float('nan')),
-        dict(many=8, medium=2, few=0), title='T')
-    lines = text.splitlines()
-    assert lines[0] == 'T'
-    rows = [ln for ln in lines if ln.startswith('|')]
-    assert cells(rows[0]) == ['', 'top1', 'top5', 'many', 'medium', 'few']
-    # 2 decimals, '-' for the empty group
-    assert cells(rows[1]) == ['acc (%)', '71.23', '98.10', '80.00', '40.56',
-                              '-']
-    # top-k columns count every class (8 + 2 + 0)
-    assert cells(rows[2]) == ['classes', '10', '10', '8', '2', '0']
-    # a box: every line has the same width
-    assert len({len(ln) for ln in lines[1:]}) == 1
 
 
 class ListHandler(logging.Handler):
@@ -98,3 +82,8 @@ def test_print_table_off():
     res, messages = run(False, topk=(1, ))
     assert not any('| acc (%)' in m for m in messages)
     assert not math.isnan(res['shot/top1'])
+
+
+def test_format_shot_table_still_importable_from_the_metric_module():
+    assert shot_accuracy.format_shot_table is report.format_shot_table
+    assert shot_accuracy.GROUPS == ('many', 'medium', 'few')
