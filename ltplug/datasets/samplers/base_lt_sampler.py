@@ -7,8 +7,8 @@ from torch.utils.data import Sampler
 
 from ltplug.utils.validate import check_number
 
-from .utils import (dataset_labels, group_by_class, padded_total,
-                    rank_partition)
+from .utils import (check_nonempty_classes, dataset_labels, group_by_class,
+                    padded_total, rank_partition)
 
 __all__ = ['BaseLTSampler']
 
@@ -24,8 +24,10 @@ class BaseLTSampler(Sampler):
     """Common part of the ``ltplug`` long-tailed samplers (not registered).
 
     A subclass only implements :meth:`_draw` (one global epoch order from a
-    numpy generator). This class reads the labels, splits the order across
-    ranks and handles seed and epoch:
+    numpy generator), checks its own arguments before calling this
+    ``__init__`` and passes the common ones below on as ``**kwargs``. This
+    class reads the labels, splits the order across ranks and handles seed
+    and epoch:
 
     - labels come from ``dataset.get_gt_labels()`` after
       ``dataset.full_init()``; the number of classes is
@@ -37,7 +39,12 @@ class BaseLTSampler(Sampler):
     - it is padded to ``ceil(num_samples / world_size) * world_size`` by
       repeating its start, and rank ``r`` reads ``order[r::world_size]``
       (as MMEngine's ``DefaultSampler``); ``len(sampler)`` is that per-rank
-      length and never changes.
+      length and never changes;
+    - a subclass that gives every class a share of the epoch sets
+      ``requires_every_class = True``: a class without an image then raises
+      ``ValueError`` naming its index (see
+      :func:`~.utils.check_nonempty_classes`), once the other arguments are
+      checked.
 
     Args:
         dataset: The dataset (the Runner passes it).
@@ -50,7 +57,15 @@ class BaseLTSampler(Sampler):
             None (``mmengine.dist.get_dist_info()``).
         world_size (int, optional): Override of the number of ranks.
             Defaults to None (``mmengine.dist.get_dist_info()``).
+
+    Raises:
+        ValueError: An argument is out of range, the dataset has no labels,
+            or (``requires_every_class``) a class has no image.
+        TypeError: An argument is not an int.
     """
+
+    #: Whether every class needs an image (class-balanced shares).
+    requires_every_class: bool = False
 
     def __init__(self,
                  dataset: Any,
@@ -80,6 +95,9 @@ class BaseLTSampler(Sampler):
         self.num_samples = len(self.labels) if num_samples is None else \
             _check_int(num_samples, 'num_samples', 1)
         self.total_size = padded_total(self.num_samples, self.world_size)
+        if self.requires_every_class:
+            check_nonempty_classes(self.class_counts, type(self).__name__,
+                                   self.dataset_name)
 
     def _draw(self, rng: np.random.Generator, length: int,
               epoch: int) -> np.ndarray:

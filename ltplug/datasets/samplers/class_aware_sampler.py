@@ -1,11 +1,11 @@
 # Copyright (c) ltplug contributors. All rights reserved.
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 from mmpretrain.registry import DATA_SAMPLERS
 
 from .base_lt_sampler import BaseLTSampler, _check_int
-from .utils import check_nonempty_classes, cyclic_class_draws
+from .utils import cyclic_class_draws
 
 
 @DATA_SAMPLERS.register_module()
@@ -39,35 +39,23 @@ class ClassAwareSampler(BaseLTSampler):
         dataset: The dataset (the Runner passes it).
         num_samples_cls (int): Consecutive indices per class visit.
             Defaults to 1.
-        num_samples (int, optional): Epoch length over all ranks.
-            Defaults to None (``len(dataset)``).
-        seed (int, optional): Random seed. Defaults to None
-            (``sync_random_seed()``).
-        rank (int, optional): Rank override. Defaults to None.
-        world_size (int, optional): World size override. Defaults to None.
+        **kwargs: ``num_samples``, ``seed``, ``rank`` and ``world_size``
+            of :class:`BaseLTSampler`.
 
     Raises:
-        ValueError: A class has no image (its index is named), the dataset
-            has no labels, or an argument is out of range.
+        ValueError: ``num_samples_cls < 1``, or as
+            :class:`BaseLTSampler` (every class needs an image).
     """
+
+    requires_every_class = True
 
     def __init__(self,
                  dataset: Any,
                  num_samples_cls: int = 1,
-                 num_samples: Optional[int] = None,
-                 seed: Optional[int] = None,
-                 rank: Optional[int] = None,
-                 world_size: Optional[int] = None) -> None:
+                 **kwargs) -> None:
         self.num_samples_cls = _check_int(num_samples_cls, 'num_samples_cls',
                                           1)
-        super().__init__(
-            dataset,
-            num_samples=num_samples,
-            seed=seed,
-            rank=rank,
-            world_size=world_size)
-        check_nonempty_classes(self.class_counts, type(self).__name__,
-                               self.dataset_name)
+        super().__init__(dataset, **kwargs)
 
     def _draw(self, rng: np.random.Generator, length: int,
               epoch: int) -> np.ndarray:

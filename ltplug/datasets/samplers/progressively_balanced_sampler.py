@@ -7,7 +7,7 @@ from mmpretrain.registry import DATA_SAMPLERS
 from ltplug.utils.validate import check_bool
 
 from .base_lt_sampler import BaseLTSampler, _check_int
-from .utils import check_nonempty_classes, draw_by_class_probs
+from .utils import draw_by_class_probs
 
 
 @DATA_SAMPLERS.register_module()
@@ -32,38 +32,27 @@ class ProgressivelyBalancedSampler(BaseLTSampler):
             (``>= 1``; ``>= 2`` with ``last_epoch_balanced``).
         last_epoch_balanced (bool): Reach class-balanced at epoch ``T - 1``
             instead of ``T``. Defaults to False (the paper's formula).
-        num_samples (int, optional): Epoch length over all ranks.
-            Defaults to None (``len(dataset)``).
-        seed (int, optional): Random seed. Defaults to None
-            (``sync_random_seed()``).
-        rank (int, optional): Rank override. Defaults to None.
-        world_size (int, optional): World size override. Defaults to None.
+        **kwargs: ``num_samples``, ``seed``, ``rank`` and ``world_size``
+            of :class:`BaseLTSampler`.
 
     Raises:
-        ValueError: A class has no image (its index is named), the dataset
-            has no labels, or an argument is out of range.
+        ValueError: ``total_epochs`` is too small, or as
+            :class:`BaseLTSampler` (every class needs an image).
+        TypeError: ``last_epoch_balanced`` is not a bool.
     """
+
+    requires_every_class = True
 
     def __init__(self,
                  dataset: Any,
                  total_epochs: int,
                  last_epoch_balanced: bool = False,
-                 num_samples: Optional[int] = None,
-                 seed: Optional[int] = None,
-                 rank: Optional[int] = None,
-                 world_size: Optional[int] = None) -> None:
+                 **kwargs) -> None:
         self.last_epoch_balanced = check_bool('last_epoch_balanced',
                                               last_epoch_balanced)
         self.total_epochs = _check_int(total_epochs, 'total_epochs',
                                        2 if self.last_epoch_balanced else 1)
-        super().__init__(
-            dataset,
-            num_samples=num_samples,
-            seed=seed,
-            rank=rank,
-            world_size=world_size)
-        check_nonempty_classes(self.class_counts, type(self).__name__,
-                               self.dataset_name)
+        super().__init__(dataset, **kwargs)
 
     def balance(self, epoch: int) -> float:
         """The weight ``a_t`` of the class-balanced part at ``epoch``."""

@@ -1,5 +1,5 @@
 # Copyright (c) ltplug contributors. All rights reserved.
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 from mmpretrain.registry import DATA_SAMPLERS
@@ -23,28 +23,16 @@ class SquareRootSampler(BaseLTSampler):
     Args:
         dataset: The dataset (the Runner passes it).
         q (float): Power of the class counts, ``>= 0``. Defaults to 0.5.
-        num_samples (int, optional): Epoch length over all ranks.
-            Defaults to None (``len(dataset)``).
-        seed (int, optional): Random seed. Defaults to None
-            (``sync_random_seed()``).
-        rank (int, optional): Rank override. Defaults to None.
-        world_size (int, optional): World size override. Defaults to None.
+        **kwargs: ``num_samples``, ``seed``, ``rank`` and ``world_size``
+            of :class:`BaseLTSampler`.
     """
 
     def __init__(self,
                  dataset: Any,
                  q: float = 0.5,
-                 num_samples: Optional[int] = None,
-                 seed: Optional[int] = None,
-                 rank: Optional[int] = None,
-                 world_size: Optional[int] = None) -> None:
+                 **kwargs) -> None:
         self.q = check_number('q', q, min=0)
-        super().__init__(
-            dataset,
-            num_samples=num_samples,
-            seed=seed,
-            rank=rank,
-            world_size=world_size)
+        super().__init__(dataset, **kwargs)
         counts = self.class_counts.astype(np.float64)
         weights = np.where(counts > 0, counts**self.q, 0.0)
         self.class_probs = weights / weights.sum()

@@ -145,3 +145,72 @@ def test_lazy_dataset_is_initialised(cfg, toy_dataset):
     assert not ds._fully_initialized
     s = build(cfg, ds, seed=0)
     assert len(s) == 6
+
+
+def _digest(cfg, dataset):
+    """sha256 of the two ranks' orders of epochs 0, 1 and 5 (seed 3)."""
+    import hashlib
+    h = hashlib.sha256()
+    for r in range(2):
+        s = build(cfg, dataset, seed=3, rank=r, world_size=2, num_samples=61)
+        for epoch in (0, 1, 5):
+            s.set_epoch(epoch)
+            h.update(np.asarray(list(s), dtype=np.int64).tobytes())
+    return h.hexdigest()[:16]
+
+
+# Digests written by the samplers before their common arguments moved into
+# BaseLTSampler (issue 15): the index sequences must not change.
+PINNED = {
+    'ClassAwareSampler': '57b5a1ecc6f7885d',
+    'ClassAwareSampler-2': '78852915e323ca2f',
+    'SquareRootSampler': '69c2c5477c50fc92',
+    'ProgressivelyBalancedSampler-4': '5e642ff28e3f512d',
+    'ClassBalancedResampleSampler': 'ed36ce6377796d20',
+}
+
+
+@pytest.mark.parametrize('cfg', CONFIGS, ids=IDS)
+def test_sequences_are_pinned(cfg, dataset):
+    assert _digest(cfg, dataset) == PINNED[IDS[CONFIGS.index(cfg)]]
+
+
+@pytest.mark.parametrize('cfg', CONFIGS, ids=IDS)
+def test_common_args_by_keyword_only_after_own(cfg, dataset):
+    # the common arguments reach BaseLTSampler by keyword; a sampler's own
+    # arguments are checked first (a bad own and a bad common argument
+    # report the own one)
+    own = {k for k in cfg if k != 'type'}
+    s = build(cfg, dataset, seed=0, rank=1, world_size=3, num_samples=10)
+    assert (s.seed, s.rank, s.world_size, s.num_samples) == (0, 1, 3, 10)
+    if 'num_samples_cls' in own:
+        with pytest.raises(ValueError, match='num_samples_cls must be >= '
+                           '1, but got 0'):
+            build(cfg, dataset, seed='x', num_samples_cls=0)
+    if 'total_epochs' in own:
+        with pytest.raises(ValueError, match='total_epochs must be >= 1, '
+                           'but got 0'):
+            build(cfg, dataset, seed='x', total_epochs=0)
+    with pytest.raises(TypeError, match='unexpected keyword'):
+        build(cfg, dataset, seed=0, epochs=3)
+
+
+@pytest.mark.parametrize('cfg', CONFIGS, ids=IDS)
+def test_every_class_flag(cfg, toy_dataset):
+    # class 3 of 4 has no image: the class-balanced samplers refuse it
+    # (after the other arguments are checked), SquareRootSampler never
+    # draws it
+    ds = toy_dataset([0, 0, 0, 1, 1, 2], num_classes=4)
+    cls = DATA_SAMPLERS.get(cfg['type'])
+    assert cls.requires_every_class == (cfg['type'] != 'SquareRootSampler')
+    if cls.requires_every_class:
+        with pytest.raises(ValueError, match=rf"^{cfg['type']} gives every "
+                           r'class a share of the epoch, but LTToyDataset '
+                           r'has no image of class index \[3\]'):
+            build(cfg, ds, seed=0)
+        with pytest.raises(ValueError, match='num_samples must be >= 1'):
+            build(cfg, ds, seed=0, num_samples=0)
+    else:
+        s = build(cfg, ds, seed=0, num_samples=200, world_size=1, rank=0)
+        assert s.class_counts.tolist() == [3, 2, 1, 0]
+        assert set(list(s)) <= set(range(6))
