@@ -2,7 +2,7 @@
 from mmpretrain.datasets.categories import IMAGENET_CATEGORIES
 from mmpretrain.registry import DATASETS
 
-from .lt_list_dataset import OfficialLTListDataset
+from .official_lt_list_dataset import OfficialLTListDataset
 
 
 @DATASETS.register_module()
@@ -20,18 +20,18 @@ class ImageNetLT(OfficialLTListDataset):
     - ``'test'``: ``ImageNet_LT_test.txt``, 50,000 images (the ILSVRC-2012
       val set, 50 per class, ``val/<wnid>/ILSVRC2012_val_*.JPEG``).
 
-    ``metainfo['class_counts']`` holds the training counts on every split
-    (val / test read ``ImageNet_LT_train.txt``). See :class:`LTListDataset`
-    for the strict list parsing and the missing-image checks.
+    Val and test take ``metainfo['class_counts']`` from
+    ``ImageNet_LT_train.txt`` (see :class:`OfficialLTListDataset`).
 
     Args:
-        data_root (str): Folder holding the lists and the ``train/`` and
-            ``val/`` image folders. Defaults to ''.
+        data_root (str): The ImageNet-LT folder: the three lists and
+            ILSVRC-2012's ``train/`` and ``val/`` image folders. Defaults
+            to ''.
         split (str): ``'train'``, ``'val'`` or ``'test'``. Defaults to
             'train'.
-        **kwargs: Other arguments of
-            :class:`~ltplug.datasets.lt_list_dataset.OfficialLTListDataset`
-            and :class:`LTListDataset`.
+        **kwargs: Other arguments of :class:`OfficialLTListDataset`
+            (``ann_file``, ``class_counts_file``) and of
+            :class:`LTListDataset`.
     """
 
     NUM_CLASSES = 1000

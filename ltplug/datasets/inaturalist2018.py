@@ -1,7 +1,7 @@
 # Copyright (c) ltplug contributors. All rights reserved.
 from mmpretrain.registry import DATASETS
 
-from .lt_list_dataset import OfficialLTListDataset
+from .official_lt_list_dataset import OfficialLTListDataset
 
 
 @DATASETS.register_module()
@@ -17,17 +17,16 @@ class INaturalist2018(OfficialLTListDataset):
       val2018, 3 per class), which is also the test set: there is no
       ``'test'`` split.
 
-    ``metainfo['class_counts']`` holds the training counts on both splits
-    (val reads ``iNaturalist18_train.txt``). See :class:`LTListDataset` for
-    the strict list parsing and the missing-image checks.
+    Val takes ``metainfo['class_counts']`` from ``iNaturalist18_train.txt``
+    (see :class:`OfficialLTListDataset`).
 
     Args:
         data_root (str): Folder holding the lists and ``train_val2018/``.
             Defaults to ''.
         split (str): ``'train'`` or ``'val'``. Defaults to 'train'.
-        **kwargs: Other arguments of
-            :class:`~ltplug.datasets.lt_list_dataset.OfficialLTListDataset`
-            and :class:`LTListDataset`.
+        **kwargs: Other arguments of :class:`OfficialLTListDataset`
+            (``ann_file``, ``class_counts_file``) and of
+            :class:`LTListDataset`.
     """
 
     NUM_CLASSES = 8142

@@ -1,7 +1,7 @@
 # Copyright (c) ltplug contributors. All rights reserved.
 from mmpretrain.registry import DATASETS
 
-from .lt_list_dataset import OfficialLTListDataset
+from .official_lt_list_dataset import OfficialLTListDataset
 
 
 @DATASETS.register_module()
@@ -9,7 +9,7 @@ class PlacesLT(OfficialLTListDataset):
     """Places-LT (Liu et al., CVPR 2019; lists of classifier-balancing).
 
     365 classes (Places365-Standard, alphabetical). Splits and lists, under
-    ``data_root`` (the Places365-Standard "easy format" folder):
+    ``data_root``:
 
     - ``'train'``: ``Places_LT_train.txt``, 62,500 images (4980 .. 5 per
       class; 131 / 163 / 71 many / medium / few classes), e.g.
@@ -19,18 +19,18 @@ class PlacesLT(OfficialLTListDataset):
     - ``'test'``: ``Places_LT_test.txt``, 36,500 images (100 per class, the
       Places365-Standard val set, ``val/<class>/Places365_val_*.jpg``).
 
-    ``metainfo['class_counts']`` holds the training counts on every split
-    (val / test read ``Places_LT_train.txt``). See :class:`LTListDataset`
-    for the strict list parsing and the missing-image checks.
+    The training counts of val and test (``metainfo['class_counts']``) are
+    those of ``Places_LT_train.txt``, as :class:`OfficialLTListDataset`
+    reads them.
 
     Args:
-        data_root (str): Folder holding the lists and the ``train/`` and
-            ``val/`` image folders. Defaults to ''.
-        split (str): ``'train'``, ``'val'`` or ``'test'``. Defaults to
-            'train'.
-        **kwargs: Other arguments of
-            :class:`~ltplug.datasets.lt_list_dataset.OfficialLTListDataset`
-            and :class:`LTListDataset`.
+        data_root (str): The Places365-Standard "easy format" folder
+            (``train/``, ``val/``) with the Places-LT lists added. Defaults
+            to ''.
+        split (str): One of ``'train'``, ``'val'``, ``'test'``. Defaults
+            to 'train'.
+        **kwargs: Other arguments of :class:`OfficialLTListDataset` (and
+            of :class:`LTListDataset`).
     """
 
     NUM_CLASSES = 365
