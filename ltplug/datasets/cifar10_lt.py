@@ -8,9 +8,7 @@ from mmpretrain.datasets import CIFAR10
 from mmpretrain.datasets.utils import check_md5 as _md5_matches
 from mmpretrain.registry import DATASETS
 
-from ltplug.utils.validate import check_bool, check_number
-
-from .long_tail_subset import (SELECTIONS, long_tail_profile,
+from .long_tail_subset import (check_long_tail_args, long_tail_profile,
                                select_long_tail_indices)
 from .utils import CLASS_COUNTS_KEY, counts_from_labels
 
@@ -66,19 +64,13 @@ class CIFAR10LT(CIFAR10):
                  download: bool = False,
                  **kwargs) -> None:
         # Validate early, before any file is read.
-        owner = type(self).__name__
-        check_number('imbalance_ratio', imbalance_ratio, min=1, owner=owner)
-        check_number('max_per_class', max_per_class, integer=True, min=1,
-                     allow_none=True, owner=owner)
-        check_number('seed', seed, integer=True, min=0, owner=owner)
-        check_bool('check_md5', check_md5, owner=owner)
-        check_bool('download', download, owner=owner)
+        check_long_tail_args(
+            type(self).__name__, imbalance_ratio, seed, selection,
+            counts=dict(max_per_class=max_per_class),
+            flags=dict(check_md5=check_md5, download=download))
         profile = long_tail_profile(
             [self.TRAIN_N_MAX] * len(self.METAINFO['classes']),
             imbalance_ratio, self.TRAIN_N_MAX, max_per_class)
-        if selection not in SELECTIONS:
-            raise ValueError(f'selection must be one of {SELECTIONS}, but '
-                             f'got {selection!r}')
         self.imbalance_ratio = imbalance_ratio
         self.selection = selection
         self.seed = seed

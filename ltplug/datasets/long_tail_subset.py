@@ -6,7 +6,7 @@ implementation of "which images does a long-tailed subset keep"; they are
 used by :class:`LongTailSubset` and by ``CIFAR10LT`` / ``CIFAR100LT``.
 """
 import copy
-from typing import Any, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from mmpretrain.registry import DATASETS
@@ -16,6 +16,47 @@ from ltplug.utils.validate import check_bool, check_number
 from .utils import CLASS_COUNTS_KEY, counts_from_labels, exp_profile_counts
 
 SELECTIONS = ('ldam', 'first')
+
+
+def check_long_tail_args(owner: str,
+                         imbalance_ratio: Any,
+                         seed: Any,
+                         selection: Any,
+                         counts: Optional[Dict[str, Any]] = None,
+                         flags: Optional[Dict[str, Any]] = None) -> None:
+    """Check the arguments every long-tailed subset takes, in this order.
+
+    ``imbalance_ratio`` (a number ``>= 1``), the ``counts`` (ints ``>= 1``
+    or None), ``seed`` (an int ``>= 0``), the ``flags`` (bools), then
+    ``selection`` (one of :data:`SELECTIONS`); see
+    :func:`ltplug.utils.validate.check_number`.
+
+    Args:
+        owner (str): The class taking the arguments, put in front of the
+            number and flag messages.
+        imbalance_ratio (Any): ``n_max / n_min``.
+        seed (Any): Seed of the ``'ldam'`` selection.
+        selection (Any): ``'ldam'`` or ``'first'``.
+        counts (dict, optional): Name -> value of optional per-class
+            counts (``max_per_class``, ``n_max``, ...). Defaults to None.
+        flags (dict, optional): Name -> value of bool arguments. Defaults
+            to None.
+
+    Raises:
+        TypeError: A number or flag of the wrong type (name and value
+            quoted).
+        ValueError: A number out of range or an unknown ``selection``.
+    """
+    check_number('imbalance_ratio', imbalance_ratio, min=1, owner=owner)
+    for name, value in (counts or {}).items():
+        check_number(name, value, integer=True, min=1, allow_none=True,
+                     owner=owner)
+    check_number('seed', seed, integer=True, min=0, owner=owner)
+    for name, value in (flags or {}).items():
+        check_bool(name, value, owner=owner)
+    if selection not in SELECTIONS:
+        raise ValueError(f'selection must be one of {SELECTIONS}, but '
+                         f'got {selection!r}')
 
 
 def long_tail_profile(available: Sequence[int],
@@ -176,21 +217,13 @@ class LongTailSubset:
                  max_per_class: Optional[int] = None,
                  num_classes: Optional[int] = None,
                  lazy_init: bool = False) -> None:
-        owner = type(self).__name__
-        check_number('imbalance_ratio', imbalance_ratio, min=1, owner=owner)
-        for name, value in (('n_max', n_max),
-                            ('max_per_class', max_per_class),
-                            ('num_classes', num_classes)):
-            check_number(name, value, integer=True, min=1, allow_none=True,
-                         owner=owner)
-        check_number('seed', seed, integer=True, min=0, owner=owner)
-        check_bool('subsample', subsample, owner=owner)
-        check_bool('lazy_init', lazy_init, owner=owner)
+        check_long_tail_args(
+            type(self).__name__, imbalance_ratio, seed, selection,
+            counts=dict(n_max=n_max, max_per_class=max_per_class,
+                        num_classes=num_classes),
+            flags=dict(subsample=subsample, lazy_init=lazy_init))
         if isinstance(dataset, dict):
             dataset = DATASETS.build(dataset)
-        if selection not in SELECTIONS:
-            raise ValueError(f'selection must be one of {SELECTIONS}, but '
-                             f'got {selection!r}')
         self.dataset = dataset
         self.imbalance_ratio = imbalance_ratio
         self.n_max = n_max

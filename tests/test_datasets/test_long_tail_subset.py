@@ -197,6 +197,31 @@ def test_bad_selection(toy_dataset):
         build_subset(toy_dataset, toy_labels([5, 5]), selection='random')
 
 
+def test_check_long_tail_args_order_and_messages():
+    # the one check of LongTailSubset's and CIFAR10LT's shared arguments:
+    # ratio, counts, seed, flags, selection (the first bad one is named)
+    from ltplug.datasets.long_tail_subset import check_long_tail_args
+    check_long_tail_args('X', 1, 0, 'first', counts=dict(n_max=None),
+                         flags=dict(subsample=True))
+    bad = dict(imbalance_ratio=0.5, counts=dict(n_max=0), seed=-1,
+               flags=dict(subsample=1), selection='random')
+    messages = [
+        (ValueError, r'^X: imbalance_ratio must be >= 1, but got 0\.5$'),
+        (ValueError, r'^X: n_max must be >= 1, but got 0$'),
+        (ValueError, r'^X: seed must be >= 0, but got -1$'),
+        (TypeError, r'^X: subsample must be True or False, but got 1 '),
+        (ValueError, r"^selection must be one of \('ldam', 'first'\), but "
+         r"got 'random'$"),
+    ]
+    good = dict(imbalance_ratio=10, counts=dict(n_max=3), seed=0,
+                flags=dict(subsample=False), selection='ldam')
+    for i, (error, message) in enumerate(messages):
+        args = dict(good)
+        args.update({k: bad[k] for k in list(bad)[i:]})
+        with pytest.raises(error, match=message):
+            check_long_tail_args('X', **args)
+
+
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(counts=st.lists(st.integers(0, 40), min_size=1, max_size=12),
