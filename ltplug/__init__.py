@@ -4,7 +4,8 @@ baselines) as components of MMPretrain's registries.
 
 ``import ltplug`` (or ``custom_imports=dict(imports=['ltplug'])`` in a
 config) registers every component into MMPretrain's own registry nodes and
-installs the stack fixes of :func:`ltplug.utils.setup_compat`.
+installs the stack fixes and guards of the table in
+:mod:`ltplug.utils.compat` (none with ``LTPLUG_NO_PATCHES=1``).
 """
 import warnings
 

@@ -33,7 +33,10 @@ from typing import Any, Iterator, List, Union
 
 from .atomic import atomic_open
 
-__all__ = ['patch_mmengine_atomic_save', 'remove_stale_temp_files']
+__all__ = [
+    'patch_mmengine_atomic_save', 'remove_stale_temp_files',
+    'upstream_put_truncates'
+]
 
 
 def _atomic_put(self, obj: bytes, filepath: Union[str, os.PathLike]) -> None:
@@ -163,6 +166,33 @@ def _deferring(method):
 
     wrapper._ltplug_atomic = True
     return wrapper
+
+
+def upstream_put_truncates() -> bool:
+    """Whether MMEngine's own ``LocalBackend.put`` loses a file's old
+    content when the write fails (the stand-down probe of
+    :mod:`ltplug.utils.compat`): it writes a payload that cannot be
+    written over a small file in a temporary folder.
+
+    Returns:
+        bool: True while MMEngine writes in place (0.10.x).
+    """
+    import tempfile
+
+    from mmengine.fileio.backends.local_backend import LocalBackend
+    if getattr(LocalBackend.put, '_ltplug_atomic', False):
+        return True  # already patched: the original was judged before
+    try:
+        with tempfile.TemporaryDirectory(prefix='ltplug-probe-') as folder:
+            path = osp.join(folder, 'probe.bin')
+            with open(path, 'wb') as f:
+                f.write(b'old')
+            with contextlib.suppress(TypeError):
+                LocalBackend().put(object(), path)  # f.write(object()) fails
+            with open(path, 'rb') as f:
+                return f.read() != b'old'
+    except OSError:  # no writable temp folder: keep the fix
+        return True
 
 
 def patch_mmengine_atomic_save() -> None:

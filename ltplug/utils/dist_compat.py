@@ -22,9 +22,14 @@ from typing import Dict, List, Optional
 import torch
 import torch.nn as nn
 
-__all__ = ['patch_mmengine_cpu_distributed', 'available_accelerators']
+__all__ = [
+    'patch_mmengine_cpu_distributed', 'available_accelerators',
+    'upstream_needs_accelerator'
+]
 
 _PATCHED = False
+#: MMEngine's own ``_init_dist_pytorch`` (kept when patched).
+original_init_dist_pytorch = None
 
 # mmengine.device checks of the accelerators that MMEngine's launcher and
 # DDP wrapper handle themselves. Looked up at call time with getattr: older
@@ -58,6 +63,26 @@ def available_accelerators() -> List[str]:
     return found
 
 
+def upstream_needs_accelerator() -> bool:
+    """Whether MMEngine's ``_init_dist_pytorch`` calls
+    ``torch.cuda.set_device`` without first checking for CUDA (so fails on
+    a CPU-only machine); the stand-down probe of :mod:`ltplug.utils.compat`.
+
+    Returns:
+        bool: True while MMEngine needs the CPU patch (0.10.x).
+    """
+    import inspect
+
+    import mmengine.dist.utils as dist_utils
+    original = original_init_dist_pytorch or dist_utils._init_dist_pytorch
+    try:
+        source = inspect.getsource(original)
+    except (OSError, TypeError):  # no source: assume it is MMEngine's own
+        return True
+    return ('torch.cuda.set_device' in source
+            and 'is_cuda_available' not in source)
+
+
 def _cpu_only() -> bool:
     return not available_accelerators()
 
@@ -72,13 +97,14 @@ def patch_mmengine_cpu_distributed() -> bool:
     Returns:
         bool: True the first time the patch is installed.
     """
-    global _PATCHED
+    global _PATCHED, original_init_dist_pytorch
     if _PATCHED:
         return False
     import mmengine.dist.utils as dist_utils
     from mmengine.runner import Runner
 
     orig_init = dist_utils._init_dist_pytorch
+    original_init_dist_pytorch = orig_init
 
     def _init_dist_pytorch(backend, init_backend='torch', **kwargs):
         if not _cpu_only():

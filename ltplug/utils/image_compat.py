@@ -74,8 +74,16 @@ def adjust_hue(img: np.ndarray,
 
 
 def _original_fails() -> bool:
+    """Whether mmcv's own ``adjust_hue`` raises on a negative factor (the
+    stand-down probe of :mod:`ltplug.utils.compat`).
+
+    Returns:
+        bool: True while the installed mmcv / numpy need the fix.
+    """
+    from mmcv.image import photometric
+    original = original_adjust_hue or photometric.adjust_hue
     try:
-        np.uint8(-25.5)
+        original(np.zeros((1, 1, 3), np.uint8), -0.1, backend='cv2')
     except OverflowError:
         return True
     return False

@@ -27,7 +27,7 @@ import numpy as np
 
 __all__ = [
     'find_dataset_pipeline', 'MatchInputChannels',
-    'patch_mmpretrain_inferencer'
+    'patch_mmpretrain_inferencer', 'upstream_misses_wrapped_pipeline'
 ]
 
 #: keys under which dataset wrappers keep the wrapped dataset(s)
@@ -117,6 +117,28 @@ def _is_checked_loader(transform: Any) -> bool:
     """Whether a transform config is ltplug's ``LoadImageFromFileChecked``."""
     return isinstance(transform, dict) and str(transform.get(
         'type', '')).split('.')[-1] == 'LoadImageFromFileChecked'
+
+
+def upstream_misses_wrapped_pipeline() -> bool:
+    """Whether MMPretrain's own ``_init_pipeline`` fails on a config whose
+    test dataset is wrapped (the stand-down probe of
+    :mod:`ltplug.utils.compat`).
+
+    Returns:
+        bool: True while MMPretrain needs the patch (1.2.x).
+    """
+    from mmengine.config import Config
+    from mmpretrain.apis import ImageClassificationInferencer
+    current = ImageClassificationInferencer._init_pipeline
+    original = getattr(current, '__wrapped__', current)
+    cfg = Config(
+        dict(test_dataloader=dict(dataset=dict(
+            type='RepeatDataset', times=1, dataset=dict(pipeline=[])))))
+    try:
+        original(None, cfg)
+    except (AttributeError, KeyError, TypeError):
+        return True
+    return False
 
 
 def patch_mmpretrain_inferencer() -> None:

@@ -14,8 +14,19 @@ from importlib import metadata
 
 __all__ = [
     'is_installed', 'get_installed_path', 'package2module',
-    'patch_mmengine_package_utils'
+    'patch_mmengine_package_utils', 'pkg_resources_missing'
 ]
+
+
+def pkg_resources_missing() -> bool:
+    """Whether ``pkg_resources`` cannot be imported (setuptools >= 81),
+    i.e. MMEngine's package lookups fail (the stand-down probe of
+    :mod:`ltplug.utils.compat`)."""
+    try:
+        import pkg_resources  # noqa: F401
+    except ImportError:
+        return True
+    return False
 
 
 def _distribution(package: str):
@@ -101,12 +112,8 @@ def patch_mmengine_package_utils(force: bool = False) -> bool:
     Returns:
         bool: Whether MMEngine was patched.
     """
-    if not force:
-        try:
-            import pkg_resources  # noqa: F401
-            return False
-        except ImportError:
-            pass
+    if not force and not pkg_resources_missing():
+        return False
     import mmengine.config.config as config_mod
     import mmengine.utils as utils_mod
     import mmengine.utils.package_utils as pkg_mod
