@@ -31,10 +31,12 @@ def format_shot_table(summary: Dict[str, float],
                       title: str = 'ShotAccuracy') -> str:
     """A small text table of a :class:`ShotAccuracy` result.
 
-    One column per ``top{k}`` key of ``summary`` (in its order) and per
-    group (many, medium, few). The first row holds the accuracies in %
-    (``-`` for nan, i.e. an empty group); the second the number of classes
-    behind each value (all classes for the top-k columns).
+    One column per ``top{k}`` key of ``summary`` (in its order, the
+    ``top1_rho{rho}`` priors included), per group (many, medium, few) and,
+    when ``summary`` has them, for ``ece`` and ``{group}_ece``. The first
+    row holds the values in % (``-`` for nan, i.e. an empty group); the
+    second the number of classes behind each value (all classes for the
+    top-k and ``ece`` columns, the group's for a group's columns).
 
     Args:
         summary (dict[str, float]): ``top{k}``, ``many``, ``medium``,
@@ -47,19 +49,24 @@ def format_shot_table(summary: Dict[str, float],
         str: The table, lines joined by newlines (no trailing newline).
     """
     top_keys = [k for k in summary if k.startswith('top')]
-    cols = top_keys + [g for g in GROUPS if g in summary]
+    ece_keys = [k for k in ('ece', *(f'{g}_ece' for g in GROUPS))
+                if k in summary]
+    cols = top_keys + [g for g in GROUPS if g in summary] + ece_keys
     num_classes = int(sum(group_sizes.get(g, 0) for g in GROUPS))
+
+    def classes(col: str) -> str:
+        group = col[:-len('_ece')] if col.endswith('_ece') else col
+        return str(int(group_sizes.get(group, 0)) if group in GROUPS else
+                   num_classes)
 
     def fmt(v: float) -> str:
         return '-' if v is None or np.isnan(v) else f'{v:.2f}'
 
     rows = [
         ['', *cols],
-        ['acc (%)', *[fmt(summary[c]) for c in cols]],
-        ['classes', *[
-            str(num_classes if c in top_keys else int(group_sizes.get(c, 0)))
-            for c in cols
-        ]],
+        ['acc / ece (%)' if ece_keys else 'acc (%)',
+         *[fmt(summary[c]) for c in cols]],
+        ['classes', *[classes(c) for c in cols]],
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     sep = '+' + '+'.join('-' * (w + 2) for w in widths) + '+'

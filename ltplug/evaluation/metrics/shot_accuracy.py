@@ -9,11 +9,16 @@ from mmengine.logging import MMLogger, print_log
 from mmpretrain.registry import METRICS
 
 from ltplug.datasets.utils import CLASS_COUNTS_KEY, check_class_counts
+from ltplug.evaluation.calibration import (check_ece_bins,
+                                           expected_calibration_error,
+                                           group_ece)
 from ltplug.evaluation.functional import (first_elements, group_accuracy,
                                           read_batch, sample_field,
                                           shot_groups)
-from ltplug.evaluation.records import (CORRECT, FIRST_HIT, LABEL, record_width,
-                                       shot_records)
+from ltplug.evaluation.priors import (check_test_priors, prior_key,
+                                      top1_under_prior)
+from ltplug.evaluation.records import (CONFIDENCE, CORRECT, FIRST_HIT, LABEL,
+                                       record_width, shot_records)
 from ltplug.evaluation.report import (GROUPS, current_log_dir,
                                       format_shot_table, group_sizes,
                                       shot_payload, shot_rule_title,
@@ -44,6 +49,18 @@ class ShotAccuracy(BaseMetric):
     ``shot/few``. **A group with no class reports ``nan``** (e.g. few-shot on
     CIFAR-10-LT with ratio 10), so a results table always has the three
     columns. Classes with no test sample are left out of their group's mean.
+
+    Two optional outputs come from the same records (no second pass).
+    ``ece_bins`` adds ``ece``, the expected calibration error (%) of the
+    top-1 confidence over equal-width bins ``(lo, hi]`` of ``[0, 1]``, 0 in
+    the first (:mod:`ltplug.evaluation.calibration`), and ``many_ece`` /
+    ``medium_ece`` / ``few_ece`` over the samples of each group's classes
+    (nan for a group without test sample). ``test_priors`` adds
+    ``top1_rho{rho:g}`` per ratio: the top-1 expected under the test prior
+    ``pi_c ∝ rho ** (-r_c / (C - 1))``, ``r_c`` the rank of class ``c`` by
+    training count (SADE; ``rho = 1``: mean per-class accuracy; classes
+    without test sample are left out, ``pi`` renormalised; see
+    :mod:`ltplug.evaluation.priors`).
 
     Besides the numbers, the per-class accuracies (with each class's name,
     training count, group and number of test samples) are written as JSON to
@@ -89,6 +106,11 @@ class ShotAccuracy(BaseMetric):
             few and the number of classes in each) through the current
             ``MMLogger`` at the end of every evaluation (see
             :func:`format_shot_table`). Defaults to True.
+        ece_bins (int, optional): Number of ECE bins (Guo et al. use 15);
+            needs ``pred_score`` as probabilities. Defaults to None (no
+            ECE).
+        test_priors (Sequence[float]): Imbalance ratios ``rho > 0`` of the
+            test priors, e.g. ``(50, 1, 0.02)``. Defaults to () (none).
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to 'cpu'.
         prefix (str, optional): Key prefix. Defaults to None (``'shot'``).
         collect_dir (str, optional): Folder for CPU collection.
@@ -107,6 +129,8 @@ class ShotAccuracy(BaseMetric):
                  file_name: str = 'per_class_accuracy.json',
                  save_per_class: bool = True,
                  print_table: bool = True,
+                 ece_bins: Optional[int] = None,
+                 test_priors: Sequence[float] = (),
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
@@ -144,6 +168,9 @@ class ShotAccuracy(BaseMetric):
                                          owner='ShotAccuracy')
         self.print_table = check_bool('print_table', print_table,
                                       owner='ShotAccuracy')
+        self.ece_bins = check_ece_bins(ece_bins, owner='ShotAccuracy')
+        self.test_priors = check_test_priors(test_priors,
+                                             owner='ShotAccuracy')
 
     # ------------------------------------------------------------------
     # per batch
@@ -172,6 +199,11 @@ class ShotAccuracy(BaseMetric):
             if self.maxk > 1:
                 raise ValueError(
                     f'topk={self.topk} needs pred_score in the data samples')
+            if self.ece_bins is not None:
+                raise ValueError(
+                    f'ShotAccuracy: ece_bins={self.ece_bins} needs '
+                    'pred_score (the top-1 confidence) in every data '
+                    'sample, but got a batch with only pred_label')
             preds = [sample_field(s, 'pred_label') for s in data_samples]
             if any(p is None for p in preds):
                 raise KeyError('ShotAccuracy needs pred_score or pred_label '
@@ -226,7 +258,8 @@ class ShotAccuracy(BaseMetric):
 
         Returns:
             dict[str, float]: ``top{k}`` for every k and ``many``,
-            ``medium``, ``few`` (nan for an empty group).
+            ``medium``, ``few`` (nan for an empty group); with ``ece_bins``
+            ``ece`` and ``{group}_ece``; ``top1_rho{rho:g}`` per prior.
         """
         counts = self._resolve_counts()
         summary, per_class = self.evaluate_arrays(
@@ -284,6 +317,14 @@ class ShotAccuracy(BaseMetric):
         groups = shot_groups(counts, self.many_thr, self.few_thr,
                              self.inclusive)
         summary.update(group_accuracy(acc_cls, groups))
+        if self.ece_bins is not None:
+            conf, hit = rows[:, CONFIDENCE], rows[:, CORRECT]
+            summary['ece'] = expected_calibration_error(conf, hit,
+                                                        self.ece_bins)
+            summary.update(group_ece(conf, hit, labels, groups,
+                                     self.ece_bins))
+        for rho in self.test_priors:
+            summary[prior_key(rho)] = top1_under_prior(acc_cls, counts, rho)
         per_class = dict(acc=acc_cls, num_test=num_test, **groups)
         return summary, per_class
 
