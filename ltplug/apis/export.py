@@ -5,31 +5,8 @@
 self-contained ``model.py`` (no ``_base_``, no teacher, queue, EMA copy or
 initialisation file) and a ``model.pth`` holding exactly that model's
 weights, then checks that both give the original model's test-mode outputs.
-
-What each method's final model becomes (:func:`inference_model_cfg`):
-
-==========================  ==============================================
-source ``model.type``       exported model
-==========================  ==============================================
-``ImageClassifier``         the same (CE, Balanced Softmax, cRT, LWS,
-                            tau-norm, CBD teachers), ``init_cfg`` dropped
-``SSDLWSClassifier``        ``ImageClassifier`` with the ``LWSHead``
-                            (SSD stages II and IV), no ``init_checkpoint``
-``SSDDistiller``            ``ImageClassifier`` whose head is the student's
-                            soft head (``head='soft'``, the official
-                            primary) or hard head (``head='hard'``); no
-                            teacher
-``CBDDistiller``            ``ImageClassifier`` (backbone, projection neck,
-                            cosine head); no teachers
-``SSDMoCoClassifier``       ``ImageClassifier`` (the query encoder and its
-                            classifier); no key encoder, projections or
-                            queue
-``NCLMultiExpertClassifier`` the same ensemble without ``moco`` (no EMA
-                            copies, key / query heads or queues)
-==========================  ==============================================
-
-Two-view data preprocessors (``SelfSupDataPreprocessor``) become
-``ClsDataPreprocessor`` with the same mean, std and channel order.
+What each method's final model becomes is :mod:`ltplug.apis.inference_cfg`
+(its table); the check is :mod:`ltplug.apis.verification`.
 """
 import copy
 import os
