@@ -33,6 +33,12 @@ WORKER = textwrap.dedent('''
                                   class_counts=counts, save_per_class=False,
                                   print_table=False,
                                   collect_device=collect_device))
+        # the optional outputs: scores k / 4 sit on the edges of 4 bins
+        cal = METRICS.build(dict(type='ShotAccuracy', prefix='cal',
+                                 class_counts=counts, ece_bins=4,
+                                 test_priors=(50, 1, 0.02),
+                                 save_per_class=False, print_table=False,
+                                 collect_device=collect_device))
         expert = METRICS.build(dict(type='ExpertAccuracy',
                                     collect_device=collect_device))
         # a distributed sampler's split: rank r takes samples r, r + w, ...
@@ -44,10 +50,13 @@ WORKER = textwrap.dedent('''
             part = index[i:i + 8]
             shot.process(None, [dict(gt_label=labels[j:j + 1],
                                      pred_score=scores[j]) for j in part])
+            cal.process(None, [dict(gt_label=labels[j:j + 1],
+                                    pred_score=scores[j]) for j in part])
             expert.process(None, [dict(gt_label=labels[j:j + 1],
                                        expert_logits=logits[j])
                                   for j in part])
         out = dict(shot.evaluate(50))
+        out.update(cal.evaluate(50))
         out.update(expert.evaluate(50))
         return out
 
@@ -89,6 +98,12 @@ def test_two_processes_equal_one(tmp_path, collect_device):
         'shot/top1', 'shot/top3', 'shot/many', 'shot/medium', 'shot/few',
         'expert/top1_e0', 'expert/top1_e1', 'expert/top1_e2',
         'expert/best_single_top1', 'expert/best_single_idx',
-        'expert/ensemble_top1'
+        'expert/ensemble_top1', 'cal/top1', 'cal/many', 'cal/medium',
+        'cal/few', 'cal/ece', 'cal/many_ece', 'cal/medium_ece',
+        'cal/few_ece', 'cal/top1_rho50', 'cal/top1_rho1', 'cal/top1_rho0.02'
     }
     assert 0 < dist_out['shot/top1'] < dist_out['shot/top3'] < 100
+    assert dist_out['cal/top1'] == dist_out['shot/top1']
+    assert 0 < dist_out['cal/ece'] < 100
+    for group in ('many', 'medium', 'few'):
+        assert 0 <= dist_out[f'cal/{group}_ece'] < 100
