@@ -5,6 +5,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform, Compose
 from mmpretrain.registry import TRANSFORMS
 
+from .utils import check_choice
+
 CHANNEL_ORDERS = ('rgb', 'bgr')
 
 
@@ -36,9 +38,8 @@ class ApplyInBGR(BaseTransform):
     def __init__(self,
                  transforms: List[Union[dict, callable]],
                  channel_order: str = 'rgb') -> None:
-        if channel_order not in CHANNEL_ORDERS:
-            raise ValueError(f'ApplyInBGR: channel_order must be one of '
-                             f'{CHANNEL_ORDERS}, but got {channel_order!r}')
+        check_choice('ApplyInBGR', 'channel_order', channel_order,
+                     CHANNEL_ORDERS)
         self.channel_order = channel_order
         self.transforms = Compose(transforms)
 

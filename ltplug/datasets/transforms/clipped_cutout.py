@@ -5,6 +5,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
 
+from .utils import check_positive_int
+
 
 @TRANSFORMS.register_module()
 class ClippedCutout(BaseTransform):
@@ -32,14 +34,8 @@ class ClippedCutout(BaseTransform):
                  n_holes: int = 1,
                  pad_val: Union[int, Sequence[int]] = 0,
                  prob: float = 1.) -> None:
-        if not isinstance(length, int) or length <= 0:
-            raise ValueError(
-                f'ClippedCutout: length must be a positive int, but got '
-                f'{length!r}')
-        if not isinstance(n_holes, int) or n_holes <= 0:
-            raise ValueError(
-                f'ClippedCutout: n_holes must be a positive int, but got '
-                f'{n_holes!r}')
+        check_positive_int('ClippedCutout', 'length', length)
+        check_positive_int('ClippedCutout', 'n_holes', n_holes)
         if not 0. <= prob <= 1.:
             raise ValueError(
                 f'ClippedCutout: prob must be in [0, 1], but got {prob!r}')

@@ -7,6 +7,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
 
+from .utils import check_positive_int
+
 
 def _lrint(x: float) -> int:
     """C's lrintf: round half to even (Python's round)."""
@@ -68,10 +70,8 @@ class DistortedBoundingBoxCrop(BaseTransform):
             raise ValueError(
                 f'DistortedBoundingBoxCrop: aspect_ratio_range must satisfy '
                 f'0 < min <= max, but got {tuple(aspect_ratio_range)!r}')
-        if not isinstance(max_attempts, int) or max_attempts <= 0:
-            raise ValueError(
-                f'DistortedBoundingBoxCrop: max_attempts must be a positive '
-                f'int, but got {max_attempts!r}')
+        check_positive_int('DistortedBoundingBoxCrop', 'max_attempts',
+                           max_attempts)
         if backend not in ('cv2', 'pillow'):
             raise ValueError(f'DistortedBoundingBoxCrop: backend must be '
                              f"'cv2' or 'pillow', but got {backend!r}")

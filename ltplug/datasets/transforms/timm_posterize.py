@@ -5,6 +5,8 @@ import mmcv
 from mmpretrain.datasets.transforms import Posterize
 from mmpretrain.registry import TRANSFORMS
 
+from .utils import check_choice
+
 ROUNDINGS = ('floor', 'ceil')
 
 
@@ -28,9 +30,7 @@ class TimmPosterize(Posterize):
     """
 
     def __init__(self, rounding: str = 'floor', **kwargs) -> None:
-        if rounding not in ROUNDINGS:
-            raise ValueError(f'TimmPosterize: rounding must be one of '
-                             f'{ROUNDINGS}, but got {rounding!r}')
+        check_choice('TimmPosterize', 'rounding', rounding, ROUNDINGS)
         super().__init__(**kwargs)
         self.rounding = rounding
 
