@@ -5,7 +5,7 @@ splits from the train list, the split error (with its hint)."""
 import pytest
 from mmpretrain.registry import DATASETS
 
-from ltplug.datasets import INaturalist2018, ImageNetLT, PlacesLT
+from ltplug.datasets import ImageNetLT, INaturalist2018, PlacesLT
 from ltplug.datasets.official_lt_list_dataset import OfficialLTListDataset
 
 

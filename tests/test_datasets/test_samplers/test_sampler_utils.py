@@ -5,8 +5,7 @@ import pytest
 from mmpretrain.datasets import BaseDataset
 
 from ltplug.datasets.samplers.utils import (check_nonempty_classes,
-                                            cyclic_class_draws,
-                                            dataset_labels,
+                                            cyclic_class_draws, dataset_labels,
                                             draw_by_class_probs,
                                             group_by_class, padded_total,
                                             rank_partition, resample_pass,
