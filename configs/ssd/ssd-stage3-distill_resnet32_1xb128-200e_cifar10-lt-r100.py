@@ -8,12 +8,12 @@ data_preprocessor = dict(
     std=[51.5865, 50.847, 51.255])
 model = dict(
     head=dict(num_classes=10),
-    # the previous stage (--cfg-options model.teacher.checkpoint=PATH)
-    teacher=dict(
+    # the previous stage (--cfg-options model.teachers.0.checkpoint=PATH)
+    teachers=[dict(
         config='configs/ssd/ssd-stage2-lws_resnet32_1xb128-5e_'
         'cifar10-lt-r100.py',
         checkpoint='work_dirs/ssd-stage2-lws_resnet32_1xb128-5e_'
-        'cifar10-lt-r100/epoch_5.pth'))
+        'cifar10-lt-r100/epoch_5.pth')])
 train_dataloader = dict(
     dataset=dict(type='CIFAR10LT', data_root='data/cifar10'))
 val_dataloader = dict(dataset=dict(type='CIFAR10LT', data_root='data/cifar10'))

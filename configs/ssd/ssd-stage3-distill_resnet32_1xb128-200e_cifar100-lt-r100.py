@@ -20,13 +20,13 @@ model = dict(
     soft_head=None,  # a copy of the hard head's config
     kd_loss=dict(type='KDLoss', temperature=2.0, loss_weight=1.0),
     # THE previous stage, in one place (override with --cfg-options
-    # model.teacher.checkpoint=PATH): its config (run from the repository
+    # model.teachers.0.checkpoint=PATH): its config (run from the repository
     # root) and its checkpoint, loaded and checked when the model is built
-    teacher=dict(
+    teachers=[dict(
         config='configs/ssd/ssd-stage2-lws_resnet32_1xb128-5e_'
         'cifar100-lt-r100.py',
         checkpoint='work_dirs/ssd-stage2-lws_resnet32_1xb128-5e_'
-        'cifar100-lt-r100/epoch_5.pth'),
+        'cifar100-lt-r100/epoch_5.pth')],
     # 'train' (official): the teacher's BN uses the batch statistics of the
     # current batch; 'eval': its stored running statistics
     teacher_bn_mode='train',

@@ -25,12 +25,12 @@ model = dict(
     soft_head=None,  # a copy of the hard head
     kd_loss=dict(type='KDLoss', temperature=2.0, loss_weight=1.0),
     # THE previous stage, in one place (--cfg-options
-    # model.teacher.checkpoint=PATH)
-    teacher=dict(
+    # model.teachers.0.checkpoint=PATH)
+    teachers=[dict(
         config='configs/ssd/ssd-stage2-lws_resnext50-32x4d_4xb128-5e_'
         'imagenet-lt.py',
         checkpoint='work_dirs/ssd-stage2-lws_resnext50-32x4d_4xb128-5e_'
-        'imagenet-lt/epoch_5.pth'),
+        'imagenet-lt/epoch_5.pth')],
     teacher_bn_mode='train',  # official
     predict_head='soft')
 

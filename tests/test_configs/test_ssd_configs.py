@@ -140,8 +140,10 @@ def test_config(path):
         assert model.teacher_bn_mode == 'train'
         assert model.predict_head == 'soft'
         prev = find(2, arch, data)
-        assert osp.join(ROOT, model.teacher.config) == prev
-        assert model.teacher.checkpoint == expected_ckpt(prev)
+        # the one vocabulary of the distillers: a list of one teacher
+        assert 'teacher' not in model and len(model.teachers) == 1
+        assert osp.join(ROOT, model.teachers[0].config) == prev
+        assert model.teachers[0].checkpoint == expected_ckpt(prev)
         teacher = load(prev)
         assert teacher.model.head.num_classes == classes
         assert teacher.model.backbone == model.backbone

@@ -3,32 +3,24 @@
 Visual Recognition", BMVC 2021, https://arxiv.org/abs/2104.05279): a student
 trained from scratch with class-balanced sampling, cross-entropy and a cosine
 feature-distillation term towards K frozen instance-sampled teachers."""
-import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.config import ConfigDict
-from mmengine.logging import MMLogger
-from mmpretrain.models.classifiers import ImageClassifier
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ltplug.utils.validate import check_bool, check_number
-from ltplug.models.utils.teacher import (build_frozen_model,
-                                         drop_prefixed_keys, norm_signature,
-                                         teacher_model_cfg)
+from ltplug.models.utils.teacher import untracked_bn
+from ltplug.utils.validate import check_number
 
-from .teacher_files import missing_teacher_file
+from .base_distiller import BaseDistiller
 
 __all__ = ['CBDDistiller']
 
-TEACHERS_PREFIX = 'teachers.'
-
 
 @MODELS.register_module()
-class CBDDistiller(ImageClassifier):
+class CBDDistiller(BaseDistiller):
     """Class-Balanced Distillation student with K frozen teachers.
 
     The student is an :class:`mmpretrain.models.ImageClassifier`, trained
@@ -40,12 +32,14 @@ class CBDDistiller(ImageClassifier):
     the L2-normalised neck output). That normalised vector feeds both the
     cosine classifier and the distillation.
 
-    Each teacher is built from its own config and checkpoint with
-    :func:`ltplug.models.utils.build_frozen_model` at construction time. Its
-    feature is its head's ``pre_logits`` (for a CBD stage-1 teacher: the
-    L2-normalised GAP feature). Teachers stay in eval mode whatever
-    ``train()`` is called with, have ``requires_grad=False`` and run once per
-    step on the whole batch under ``torch.no_grad``. The loss is
+    Each teacher is built from its own config and checkpoint at
+    construction time, checked, frozen and kept out of DDP and checkpoints
+    by :class:`BaseDistiller`. Its feature is its head's ``pre_logits``
+    (for a CBD stage-1 teacher: the L2-normalised GAP feature). With the
+    default ``teacher_bn_mode='eval'`` the teachers stay in eval mode
+    whatever ``train()`` is called with; they have ``requires_grad=False``
+    and run once per step on the whole batch under ``torch.no_grad``. The
+    loss is
 
     ``(1 - alpha) * CE + alpha * distill_loss(student_feat, teacher_feats)``
 
@@ -91,26 +85,22 @@ class CBDDistiller(ImageClassifier):
         teachers (Sequence[dict]): One dict per teacher with keys ``config``
             (a config file path, whose ``model`` is used, or a model config
             dict), ``checkpoint`` (the path of its trained weights) and
-            optionally ``name`` (used in messages).
+            optionally ``name`` (used in messages); a single dict is one
+            teacher.
         alpha (float): Weight of the distillation term; CE gets
             ``1 - alpha``. Defaults to 0.4.
         distill_loss (dict): The distillation loss config. Defaults to
             ``dict(type='CosineFeatureDistillLoss', loss_weight=100.)``.
-        save_teachers (bool): Keep teacher weights in ``state_dict()`` (and
-            so in checkpoints). Defaults to False.
-        check_preprocessor (bool): Refuse a teacher whose data preprocessor
-            normalises pixels differently from the student's.
-            Defaults to True.
-        pretrained (str, optional): Passed to ``ImageClassifier``.
-            Defaults to None.
-        train_cfg (dict, optional): Passed to ``ImageClassifier`` (batch
-            augments). Defaults to None.
-        data_preprocessor (dict, optional): The preprocessor of the batch
-            that the student and all teachers see. Defaults to None
-            (``ClsDataPreprocessor``).
-        init_cfg (dict, optional): Initialisation config of the student.
-            Defaults to None.
+        **kwargs: The other arguments of :class:`BaseDistiller`:
+            ``teacher_bn_mode`` ('eval', CBD's official behaviour),
+            ``save_teachers`` (False), ``check_preprocessor`` (True),
+            ``pretrained``, ``train_cfg``, ``data_preprocessor`` (the
+            preprocessor of the batch that the student and all teachers
+            see) and ``init_cfg`` (None).
     """
+
+    teacher_label = 'teacher {k}'
+    checkpoint_hint = 'CBD teachers must be trained (stage 1) first'
 
     def __init__(self,
                  backbone: dict,
@@ -120,138 +110,22 @@ class CBDDistiller(ImageClassifier):
                  alpha: float = 0.4,
                  distill_loss: dict = dict(
                      type='CosineFeatureDistillLoss', loss_weight=100.),
-                 save_teachers: bool = False,
-                 check_preprocessor: bool = True,
-                 pretrained: Optional[str] = None,
-                 train_cfg: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 **kwargs) -> None:
         alpha = check_number('alpha', alpha, min=0., max=1.,
                              owner='CBDDistiller')
-        save_teachers = check_bool('save_teachers', save_teachers,
-                                   owner='CBDDistiller')
-        check_preprocessor = check_bool(
-            'check_preprocessor', check_preprocessor, owner='CBDDistiller')
-        if isinstance(teachers, (dict, ConfigDict)):
-            teachers = [teachers]
-        if not isinstance(teachers, (list, tuple)):
-            raise TypeError('teachers must be a list of dicts, but got '
-                            f'{type(teachers).__name__}')
-        super().__init__(
-            backbone=backbone,
-            neck=neck,
-            head=head,
-            pretrained=pretrained,
-            train_cfg=train_cfg,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
+        specs = self._teacher_specs(teachers)
+        super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
         self.alpha = float(alpha)
-        self.save_teachers = save_teachers
         self.distill_loss = distill_loss if isinstance(
             distill_loss, nn.Module) else MODELS.build(distill_loss)
-
-        num_classes = getattr(self.head, 'num_classes', None)
         feat_dim = self._student_width()
-        self.teacher_names: List[str] = []
-        self.teachers = nn.ModuleList()
-        #: why the teachers were not built (missing files), raised by
-        #: :meth:`init_weights` and :meth:`loss`; None when built or absent
-        self.missing_teachers: Optional[str] = self._missing_files(teachers)
-        if self.missing_teachers is not None:
-            MMLogger.get_current_instance().warning(
-                f'CBDDistiller built without its teachers '
-                f'({self.missing_teachers}): it can predict and be tested, '
-                'not trained')
-            teachers = []
-        widths = []
-        for k, spec in enumerate(teachers):
-            name = self._teacher_name(k, spec)
-            teacher = self._build_teacher(spec, name, num_classes,
-                                          check_preprocessor)
-            self.teachers.append(teacher)
-            self.teacher_names.append(name)
-            widths.append(self._teacher_width(teacher, name))
+        self._build_teachers(specs)
+        widths = [self._teacher_width(t, n)
+                  for t, n in zip(self.teachers, self.teacher_names)]
         self._check_widths(widths, feat_dim)
         self.teacher_widths = widths
 
-        for teacher in self.teachers:
-            teacher.eval()
-        # DDP: teachers are identical on every rank (same files); never
-        # broadcast or all-reduce their weights and BN buffers.
-        self._ddp_params_and_buffers_to_ignore = [
-            TEACHERS_PREFIX + n for n, _ in self.teachers.named_parameters()
-        ] + [TEACHERS_PREFIX + n for n, _ in self.teachers.named_buffers()]
-        self._register_state_dict_hook(self._drop_teacher_keys)
-        self.register_load_state_dict_pre_hook(self._fill_teacher_keys)
-        if not self.teachers and self.missing_teachers is None:
-            MMLogger.get_current_instance().warning(
-                'CBDDistiller built without teachers: it can only predict; '
-                'training needs teachers')
-
     # ------------------------------------------------------------ building
-    @classmethod
-    def _missing_files(cls, teachers: Sequence[dict]) -> Optional[str]:
-        """The missing config / checkpoint files of the teachers, or None.
-
-        Specs are validated first (unknown keys, no config or checkpoint
-        named), so those errors still raise at construction.
-        """
-        missing = []
-        for k, spec in enumerate(teachers):
-            name = cls._teacher_name(k, spec)
-            cls._check_spec(spec, name)
-            msg = missing_teacher_file(name, spec['config'],
-                                       spec['checkpoint'])
-            if msg is not None:
-                missing.append(msg)
-        return '; '.join(missing) if missing else None
-
-    @staticmethod
-    def _check_spec(spec: dict, name: str) -> None:
-        unknown = set(spec) - {'config', 'checkpoint', 'name'}
-        if unknown:
-            raise KeyError(f'{name}: unknown key(s) {sorted(unknown)}; '
-                           'expected config, checkpoint and name')
-        if spec.get('config') is None:
-            raise KeyError(f'{name}: no `config` given')
-        checkpoint = spec.get('checkpoint')
-        if not checkpoint:
-            raise ValueError(
-                f'{name}: no `checkpoint` given (got {checkpoint!r}); '
-                'CBD teachers must be trained (stage 1) first')
-
-    @staticmethod
-    def _teacher_name(k: int, spec: dict) -> str:
-        if not isinstance(spec, (dict, ConfigDict)):
-            raise TypeError(f'teacher {k} must be a dict with `config` and '
-                            f'`checkpoint`, but got {spec!r}')
-        if spec.get('name'):
-            return f'teacher {k} ("{spec["name"]}")'
-        config = spec.get('config')
-        if isinstance(config, str):
-            return f'teacher {k} ("{osp.basename(config)}")'
-        return f'teacher {k}'
-
-    def _build_teacher(self, spec: dict, name: str,
-                       num_classes: Optional[int],
-                       check_preprocessor: bool) -> nn.Module:
-        self._check_spec(spec, name)
-        checkpoint = spec['checkpoint']
-        model_cfg = teacher_model_cfg(spec['config'], name)
-        teacher = build_frozen_model(
-            model_cfg, checkpoint, name=name, num_classes=num_classes)
-        if check_preprocessor and hasattr(teacher, 'data_preprocessor'):
-            mine = norm_signature(self.data_preprocessor)
-            theirs = norm_signature(teacher.data_preprocessor)
-            if mine != theirs:
-                raise ValueError(
-                    f'{name}: its data preprocessor (normalise, mean, std, '
-                    f'to_rgb) = {theirs} differs from the student\'s {mine}; '
-                    'teachers see the student\'s preprocessed batch, so they '
-                    'must have been trained with the same normalisation '
-                    '(or pass check_preprocessor=False)')
-        return teacher
-
     def _student_width(self) -> int:
         head_in = getattr(self.head, 'in_channels', None)
         neck_out = getattr(self.neck, 'out_channels', None)
@@ -292,44 +166,7 @@ class CBDDistiller(ImageClassifier):
             f'i.e. {per:g} per teacher (set the student neck.out_channels '
             f'and head.in_channels to {sum(widths)})')
 
-    # ------------------------------------------------------- state dicts
-    def _drop_teacher_keys(self, module: nn.Module, state_dict: dict,
-                           prefix: str, local_metadata: dict) -> dict:
-        if self.save_teachers:
-            return state_dict
-        return drop_prefixed_keys(state_dict, prefix + TEACHERS_PREFIX)
-
-    def _fill_teacher_keys(self, module: nn.Module, state_dict: dict,
-                           prefix: str, *args) -> None:
-        """Teacher keys absent from a loaded state dict keep their current
-        (built-from-checkpoint) values."""
-        own = self.teachers.state_dict(prefix=prefix + TEACHERS_PREFIX,
-                                       keep_vars=True)
-        for key, value in own.items():
-            if key not in state_dict:
-                state_dict[key] = value.detach()
-
-    def init_weights(self) -> None:
-        """Initialise the student (built teachers are already loaded and
-        skipped).
-
-        Raises:
-            FileNotFoundError: When the teachers were not built because a
-                config or checkpoint file is missing (the Runner calls this
-                before training, so training stops before its first step).
-        """
-        if self.missing_teachers is not None:
-            raise FileNotFoundError(self.missing_teachers)
-        super().init_weights()
-
     # ------------------------------------------------------------ training
-    def train(self, mode: bool = True) -> 'CBDDistiller':
-        """Set the student's mode; teachers always stay in eval mode."""
-        super().train(mode)
-        for teacher in self.teachers:
-            teacher.eval()
-        return self
-
     @torch.no_grad()
     def teacher_features(self, inputs: torch.Tensor) -> List[torch.Tensor]:
         """L2-normalised ``(B, d_k)`` feature of every teacher (one forward
@@ -338,7 +175,8 @@ class CBDDistiller(ImageClassifier):
         for teacher in self.teachers:
             stage = 'pre_logits' if getattr(teacher, 'with_head',
                                             False) else 'neck'
-            feat = teacher.extract_feat(inputs, stage=stage)
+            with untracked_bn(teacher):
+                feat = teacher.extract_feat(inputs, stage=stage)
             if isinstance(feat, (tuple, list)):
                 feat = feat[-1]
             feats.append(F.normalize(feat.flatten(1), dim=1))
@@ -360,11 +198,7 @@ class CBDDistiller(ImageClassifier):
         Returns:
             dict[str, Tensor]: The losses.
         """
-        if self.missing_teachers is not None:
-            raise FileNotFoundError(self.missing_teachers)
-        if len(self.teachers) == 0:
-            raise RuntimeError('CBDDistiller has no teachers: it cannot be '
-                               'trained (build it with `teachers`)')
+        self._check_trainable()
         # The teachers first: their no-grad forwards then run while no
         # graph is alive rather than on top of the student's (a lower
         # peak; on CPU, glibc otherwise returns and re-faults that memory

@@ -4,34 +4,27 @@
 trained from scratch on the labels and on the online logits of the frozen
 stage-II (LWS-calibrated) teacher."""
 import copy
-import os.path as osp
 from typing import Dict, List, Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
-from mmengine.config import ConfigDict
-from mmengine.logging import MMLogger
-from mmpretrain.models.classifiers import ImageClassifier
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ltplug.models.utils.teacher import (build_frozen_model,
-                                         drop_prefixed_keys, norm_signature,
-                                         teacher_model_cfg)
+from ltplug.models.utils.data_sample import pack_multi_logit_predictions
+from ltplug.models.utils.teacher import untracked_bn
 
-from .teacher_files import missing_teacher_file
+from .base_distiller import BaseDistiller
 
 __all__ = ['SSDDistiller']
 
-TEACHER_PREFIX = 'teacher.'
-BN_MODES = ('train', 'eval')
 PREDICT_HEADS = ('soft', 'hard')
-HEAD_LOGITS_KEY = 'expert_logits'
+#: not given (``teacher=None`` means "no teacher")
+_UNSET = object()
 
 
 @MODELS.register_module()
-class SSDDistiller(ImageClassifier):
+class SSDDistiller(BaseDistiller):
     """SSD self-distillation: student with hard + soft heads, frozen teacher.
 
     The student (``backbone`` -> ``neck`` -> two linear heads on the same
@@ -43,17 +36,11 @@ class SSDDistiller(ImageClassifier):
     encoder + the LWS head), so its logits are the calibrated ``s * (W f +
     b)``.
 
-    The teacher is built inside the model from ``teacher['config']`` (a
-    config file, whose ``model`` is used, or a model dict) and loaded from
-    ``teacher['checkpoint']`` once, at construction
-    (:func:`build_frozen_model`): a missing file, a checkpoint whose keys or
-    shapes do not fit, or a teacher classifying another number of classes
-    raises there, naming the file and the mismatch. Its parameters have
-    ``requires_grad=False``; :meth:`init_weights` (the Runner's) restores
-    the teacher after initialising the student, so it is never
-    re-initialised. DDP ignores the teacher's parameters and buffers
-    (``_ddp_params_and_buffers_to_ignore``) and, with any ``paramwise_cfg``
-    in the optimizer config, MMEngine leaves them out of the optimizer.
+    The one teacher, ``teachers=[dict(config=..., checkpoint=...)]``, is
+    built, checked, frozen and kept out of DDP and checkpoints by
+    :class:`BaseDistiller` (messages name it ``SSD teacher``). With any
+    ``paramwise_cfg`` in the optimizer config, MMEngine leaves it out of
+    the optimizer. ``model.teacher`` is the built teacher (None without).
 
     Teacher BN (``teacher_bn_mode``):
 
@@ -72,9 +59,10 @@ class SSDDistiller(ImageClassifier):
 
     Checkpoints: by default the teacher is left out of ``state_dict()``
     (a stage-III checkpoint holds the student only, keys of a plain
-    ``ImageClassifier`` plus ``soft_head.*``), and a loaded state dict
-    without teacher keys leaves the teacher as built. Build with
-    ``teacher=None`` to evaluate a student without the teacher files.
+    ``ImageClassifier`` plus ``soft_head.*``). A checkpoint saved with the
+    teacher by an earlier release (``teacher.*`` keys) loads: those keys
+    are mapped onto ``teachers.0.*``. Without the teacher files (or with
+    ``teachers=None``) the model is built for prediction only.
 
     Inference without the teacher files: when the teacher's config or
     checkpoint file does not exist, the model is built without the teacher
@@ -95,8 +83,10 @@ class SSDDistiller(ImageClassifier):
     Args:
         backbone (dict): Student backbone config.
         head (dict): Hard head config (``LinearClsHead`` with its CE loss).
-        teacher (dict, optional): ``dict(config=..., checkpoint=...)``.
-        neck (dict, optional): Student neck config. Defaults to None.
+        teachers (list[dict] | dict, optional): The one teacher,
+            ``[dict(config=..., checkpoint=..., name=...)]`` (``name``
+            optional; a single dict is accepted). Defaults to None (no
+            teacher: predict only).
         soft_head (dict, optional): Soft head config. Defaults to None (a
             copy of ``head``).
         kd_loss (dict): Distillation loss config. Defaults to
@@ -104,213 +94,105 @@ class SSDDistiller(ImageClassifier):
         teacher_bn_mode (str): ``'train'`` or ``'eval'``. Defaults to
             'train'.
         predict_head (str): ``'soft'`` or ``'hard'``. Defaults to 'soft'.
-        save_teacher (bool): Keep the teacher in ``state_dict()``.
-            Defaults to False.
-        check_preprocessor (bool): Refuse a teacher whose data preprocessor
-            normalises pixels differently. Defaults to True.
-        pretrained (str, optional): Passed to ``ImageClassifier``.
-        train_cfg (dict, optional): Passed to ``ImageClassifier``.
-        data_preprocessor (dict, optional): Passed to ``ImageClassifier``.
-        init_cfg (dict, optional): Student initialisation config.
+        teacher (dict, optional): Deprecated (DeprecationWarning): its
+            keys update the one spec of ``teachers`` (or are it); None
+            builds without teacher. Defaults to not given.
+        save_teacher (bool, optional): Deprecated name of
+            ``save_teachers``. Defaults to None (not given).
+        **kwargs: The other arguments of :class:`BaseDistiller`: ``neck``
+            (None), ``save_teachers`` (False), ``check_preprocessor``
+            (True), ``pretrained``, ``train_cfg``, ``data_preprocessor``
+            and ``init_cfg`` (None).
     """
+
+    teacher_label = 'SSD teacher'
+    checkpoint_hint = 'train stage II first and name its checkpoint'
+    #: the key prefix of the teacher up to this base class
+    legacy_prefix = 'teacher.'
 
     def __init__(self,
                  backbone: dict,
                  head: dict,
-                 teacher: Optional[dict],
-                 neck: Optional[dict] = None,
+                 teachers: Optional[list] = None,
                  soft_head: Optional[dict] = None,
                  kd_loss: dict = dict(
                      type='KDLoss', temperature=2.0, loss_weight=1.0),
                  teacher_bn_mode: str = 'train',
                  predict_head: str = 'soft',
-                 save_teacher: bool = False,
-                 check_preprocessor: bool = True,
-                 pretrained: Optional[str] = None,
-                 train_cfg: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
-        if teacher_bn_mode not in BN_MODES:
-            raise ValueError(f'teacher_bn_mode must be one of {BN_MODES}, '
-                             f'but got {teacher_bn_mode!r}')
+                 teacher: Optional[dict] = _UNSET,
+                 save_teacher: Optional[bool] = None,
+                 **kwargs) -> None:
+        specs = self._one_teacher(teachers, teacher)
+        if save_teacher is not None:
+            self._renamed('save_teacher', 'save_teachers', 'SSDDistiller')
+            kwargs['save_teachers'] = save_teacher
+        super().__init__(backbone=backbone, head=head,
+                         teacher_bn_mode=teacher_bn_mode, **kwargs)
         if predict_head not in PREDICT_HEADS:
             raise ValueError(f'predict_head must be one of {PREDICT_HEADS}, '
                              f'but got {predict_head!r}')
-        super().__init__(
-            backbone=backbone,
-            neck=neck,
-            head=head,
-            pretrained=pretrained,
-            train_cfg=train_cfg,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
         self.soft_head = MODELS.build(
             copy.deepcopy(soft_head if soft_head is not None else head))
         self.kd_loss = kd_loss if isinstance(kd_loss, nn.Module) else \
             MODELS.build(kd_loss)
-        self.teacher_bn_mode = teacher_bn_mode
         self.predict_head = predict_head
-        self.save_teacher = save_teacher
         self.num_classes = getattr(self.head, 'num_classes', None)
         soft_classes = getattr(self.soft_head, 'num_classes', None)
         if soft_classes != self.num_classes:
             raise ValueError(f'the soft head classifies {soft_classes} '
                              f'classes but the hard head {self.num_classes}')
+        self._build_teachers(specs)
 
-        self.teacher = None
-        #: why the teacher was not built (a missing file), raised by
-        #: :meth:`init_weights` and :meth:`loss`; None when built or absent
-        self.missing_teacher: Optional[str] = None
-        if teacher is None:
-            MMLogger.get_current_instance().warning(
-                'SSDDistiller built without a teacher: it can only predict')
-        else:
-            self.teacher = self._build_teacher(teacher, check_preprocessor)
-        if self.teacher is not None:
-            self._ddp_params_and_buffers_to_ignore = [
-                TEACHER_PREFIX + n for n, _ in self.teacher.named_parameters()
-            ] + [TEACHER_PREFIX + n for n, _ in self.teacher.named_buffers()]
-        self._register_state_dict_hook(self._drop_teacher_keys)
-        self.register_load_state_dict_pre_hook(self._fill_teacher_keys)
+    @classmethod
+    def _one_teacher(cls, teachers: Optional[list],
+                     teacher: Optional[dict]) -> list:
+        """The teacher specs, the deprecated ``teacher`` merged in."""
+        specs = cls._teacher_specs(teachers)
+        if teacher is not _UNSET:
+            cls._renamed('teacher', 'teachers=[dict(config=..., '
+                         'checkpoint=...)]', 'SSDDistiller')
+            if teacher is None:
+                specs = []
+            elif len(specs) == 1 and isinstance(teacher, dict):
+                # e.g. --cfg-options model.teacher.checkpoint=PATH
+                specs = [dict(specs[0], **teacher)]
+            else:
+                specs = [teacher]
+        if len(specs) > 1:
+            raise ValueError('SSDDistiller distils one teacher, but got '
+                             f'{len(specs)} in `teachers`')
+        return specs
 
-    # ------------------------------------------------------------ building
-    def _build_teacher(self, spec: dict,
-                       check_preprocessor: bool) -> Optional[nn.Module]:
-        if not isinstance(spec, (dict, ConfigDict)):
-            raise TypeError('teacher must be a dict with `config` and '
-                            f'`checkpoint`, but got {spec!r}')
-        unknown = set(spec) - {'config', 'checkpoint'}
-        if unknown:
-            raise KeyError(f'SSD teacher: unknown key(s) {sorted(unknown)}; '
-                           'expected config and checkpoint')
-        if spec.get('config') is None:
-            raise KeyError('SSD teacher: no `config` given')
-        checkpoint = spec.get('checkpoint')
-        if not checkpoint:
-            raise ValueError(
-                f'SSD teacher: no `checkpoint` given (got {checkpoint!r}); '
-                'train stage II first and name its checkpoint')
-        config = spec['config']
-        name = 'SSD teacher' + (f' ("{osp.basename(config)}")'
-                                if isinstance(config, str) else '')
-        missing = missing_teacher_file(name, config, checkpoint)
-        if missing is not None:
-            # prediction / testing a student checkpoint needs no teacher;
-            # training raises this message (init_weights, loss)
-            self.missing_teacher = missing
-            MMLogger.get_current_instance().warning(
-                f'SSDDistiller built without its teacher ({missing}): it '
-                'can predict and be tested, not trained')
-            return None
-        model_cfg = teacher_model_cfg(config, name)
-        # the previous stage's init_checkpoint is not needed: the teacher's
-        # own checkpoint holds every weight
-        if 'init_checkpoint' in model_cfg:
-            model_cfg['init_checkpoint'] = None
-        if 'frozen_bn_mode' in model_cfg:
-            # one switch: the teacher's own (stage-II) BN mode follows
-            model_cfg['frozen_bn_mode'] = self.teacher_bn_mode
-        teacher = build_frozen_model(
-            model_cfg,
-            checkpoint,
-            name=name,
-            num_classes=self.num_classes)
-        if check_preprocessor and hasattr(teacher, 'data_preprocessor'):
-            mine = norm_signature(self.data_preprocessor)
-            theirs = norm_signature(teacher.data_preprocessor)
-            if mine != theirs:
-                raise ValueError(
-                    f'{name}: its data preprocessor (normalise, mean, std, '
-                    f'to_rgb) = {theirs} differs from the student\'s {mine}; '
-                    'the teacher sees the student\'s preprocessed batch '
-                    '(or pass check_preprocessor=False)')
-        if self.teacher_bn_mode == 'eval':
-            teacher.eval()
-        return teacher
+    @property
+    def teacher(self) -> Optional[nn.Module]:
+        """The teacher (``teachers[0]``); None when built without it."""
+        return self.teachers[0] if len(self.teachers) else None
 
-    def init_weights(self) -> None:
-        """Initialise the student; the teacher keeps its loaded weights.
+    @property
+    def missing_teacher(self) -> Optional[str]:
+        """Why the teacher was not built (``missing_teachers``)."""
+        return self.missing_teachers
 
-        Raises:
-            FileNotFoundError: When the teacher was not built because its
-                config or checkpoint file is missing (the Runner calls this
-                before training, so training stops before its first step).
-        """
-        if self.missing_teacher is not None:
-            raise FileNotFoundError(self.missing_teacher)
-        if self.teacher is None:
-            super().init_weights()
-            return
-        saved = {k: v.clone() for k, v in self.teacher.state_dict().items()}
-        super().init_weights()
-        self.teacher.load_state_dict(saved)
-
-    # ------------------------------------------------------- state dicts
-    def _drop_teacher_keys(self, module: nn.Module, state_dict: dict,
-                           prefix: str, local_metadata: dict) -> dict:
-        if self.save_teacher:
-            return state_dict
-        return drop_prefixed_keys(state_dict, prefix + TEACHER_PREFIX)
-
-    def _fill_teacher_keys(self, module: nn.Module, state_dict: dict,
-                           prefix: str, *args) -> None:
-        """Teacher keys absent from a loaded state dict keep their values."""
-        if self.teacher is None:
-            return
-        own = self.teacher.state_dict(
-            prefix=prefix + TEACHER_PREFIX, keep_vars=True)
-        for key, value in own.items():
-            if key not in state_dict:
-                state_dict[key] = value.detach()
+    @property
+    def save_teacher(self) -> bool:
+        """Deprecated name of ``save_teachers``."""
+        return self.save_teachers
 
     # ------------------------------------------------------------ training
-    def train(self, mode: bool = True) -> 'SSDDistiller':
-        """Set the mode; with ``teacher_bn_mode='eval'`` the teacher stays
-        in eval mode."""
-        super().train(mode)
-        if self.teacher is not None and self.teacher_bn_mode == 'eval':
-            self.teacher.eval()
-        return self
-
     @torch.no_grad()
     def teacher_logits(self, inputs: torch.Tensor) -> torch.Tensor:
         """The teacher's logits on ``inputs`` (no gradient; the teacher's
         buffers are left unchanged).
 
         In train mode, the teacher's BatchNorm layers normalise with the
-        batch statistics but, for this forward, do not track them
-        (``track_running_stats`` is switched off and back on), so neither
-        the running statistics nor ``num_batches_tracked`` change: the
-        same logits as a tracked train-mode forward, without copying and
-        restoring every BN buffer. Buffers of other modules, if any, are
-        still saved and restored.
+        batch statistics but do not track them
+        (:func:`~ltplug.models.utils.teacher.untracked_bn`): the same
+        logits as a tracked train-mode forward, without copying and
+        restoring every BN buffer.
         """
-        if self.missing_teacher is not None:
-            raise FileNotFoundError(self.missing_teacher)
-        if self.teacher is None:
-            raise RuntimeError('SSDDistiller has no teacher: it cannot be '
-                               'trained (build it with `teacher`)')
-        if not self.teacher.training:
-            return self.teacher(inputs, mode='tensor')
-        untracked = []
-        bn_buffers = set()
-        for module in self.teacher.modules():
-            if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                bn_buffers.update(
-                    id(b) for b in module.buffers(recurse=False))
-                if module.training and module.track_running_stats:
-                    module.track_running_stats = False
-                    untracked.append(module)
-        others = [(b, b.clone()) for b in self.teacher.buffers()
-                  if id(b) not in bn_buffers]
-        try:
-            logits = self.teacher(inputs, mode='tensor')
-        finally:
-            for module in untracked:
-                module.track_running_stats = True
-            for buf, saved in others:
-                buf.copy_(saved)
-        return logits
+        self._check_trainable()
+        with untracked_bn(self.teacher) as teacher:
+            return teacher(inputs, mode='tensor')
 
     def loss(self, inputs: torch.Tensor,
              data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
@@ -358,17 +240,5 @@ class SSDDistiller(ImageClassifier):
         """Predict with ``predict_head``; every sample also gets
         ``expert_logits`` = ``[hard, soft]`` logits (2 x C)."""
         both = self.head_logits(inputs)
-        logits = both[:, 0] if self.predict_head == 'hard' else both[:, 1]
-        scores = F.softmax(logits, dim=1)
-        labels = scores.argmax(dim=1, keepdim=True).detach()
-        if data_samples is None:
-            data_samples = [None] * logits.size(0)
-        out = []
-        for ds, score, label, per_head in zip(data_samples, scores, labels,
-                                              both):
-            if ds is None:
-                ds = DataSample()
-            ds.set_pred_score(score).set_pred_label(label)
-            ds.set_field(per_head.detach(), HEAD_LOGITS_KEY)
-            out.append(ds)
-        return out
+        idx = 0 if self.predict_head == 'hard' else 1
+        return pack_multi_logit_predictions(both[:, idx], both, data_samples)

@@ -2,7 +2,6 @@
 """SSD stages II and IV: learnable weight scaling (LWS) on a frozen encoder
 and a frozen linear classifier taken from the previous stage's checkpoint
 (the official ``SLG`` of ``ssd_stage_ii.py``)."""
-from collections import OrderedDict
 from typing import Optional, Sequence
 
 import torch
@@ -11,14 +10,11 @@ from mmengine.logging import MMLogger
 from mmpretrain.models.classifiers import ImageClassifier
 from mmpretrain.registry import MODELS
 
-from ltplug.models.utils.teacher import set_requires_grad
-from ltplug.utils.checkpoint import load_checkpoint_safely
-from ltplug.utils.strict_load import (CheckpointMismatchError,
-                                      StateDictMismatch, mismatch_message)
+from ltplug.models.utils.teacher import (BN_MODES, check_bn_mode,
+                                         read_fitting_state,
+                                         set_requires_grad)
 
 __all__ = ['SSDLWSClassifier', 'BN_MODES', 'load_stage_weights']
-
-BN_MODES = ('train', 'eval')
 
 
 def load_stage_weights(model: nn.Module,
@@ -52,36 +48,20 @@ def load_stage_weights(model: nn.Module,
         CheckpointMismatchError: If it does not fit under ``prefixes``.
     """
     prefixes = tuple(prefixes)
-    ckpt = load_checkpoint_safely(checkpoint, map_location='cpu', owner=name)
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict):
-        raise ValueError(f'{name}: checkpoint "{checkpoint}" holds no '
-                         f'state_dict (it holds a {type(ckpt).__name__})')
-    state = OrderedDict((k[7:] if k.startswith('module.') else k, v)
-                        for k, v in state.items())
     own = model.state_dict()
     wanted = [k for k in own if k.startswith(prefixes)]
     if not wanted:
         raise ValueError(f'{name}: the model has no key starting with '
                          f'{list(prefixes)}')
-    mismatch = StateDictMismatch(
-        missing=[k for k in wanted if k not in state],
-        unexpected=[
-            k for k in state if k.startswith(prefixes) and k not in own
-        ],
-        mis_shaped=[(k, tuple(state[k].shape), tuple(own[k].shape))
-                    for k in wanted if k in state
-                    and tuple(state[k].shape) != tuple(own[k].shape)])
-    if mismatch:
-        raise CheckpointMismatchError(
-            mismatch_message(
-                mismatch,
-                checkpoint,
-                owner=name,
-                hint=f'Only keys under {list(prefixes)} are loaded, and '
-                'there the checkpoint must be the model of this config (a '
-                'different number of classes or architecture?).',
-                one_line=True), mismatch)
+    # the same read and fit check as a teacher's, under ``prefixes``
+    state = read_fitting_state(
+        model,
+        checkpoint,
+        name,
+        prefixes=prefixes,
+        hint=f'Only keys under {list(prefixes)} are loaded, and there the '
+        'checkpoint must be the model of this config (a different number '
+        'of classes or architecture?).')
     with torch.no_grad():
         for k in wanted:
             own[k].copy_(state[k])
@@ -134,10 +114,9 @@ class SSDLWSClassifier(ImageClassifier):
         load_prefixes (Sequence[str]): Keys taken from
             ``init_checkpoint``. Defaults to
             ``('backbone.', 'neck.', 'head.fc.')``.
-        pretrained (str, optional): Passed to ``ImageClassifier``.
-        train_cfg (dict, optional): Passed to ``ImageClassifier``.
-        data_preprocessor (dict, optional): Passed to ``ImageClassifier``.
-        init_cfg (dict, optional): Passed to ``ImageClassifier``.
+        **kwargs: The other arguments of ``ImageClassifier``
+            (``pretrained``, ``train_cfg``, ``data_preprocessor``,
+            ``init_cfg``; each defaults to None).
     """
 
     def __init__(self,
@@ -148,21 +127,9 @@ class SSDLWSClassifier(ImageClassifier):
                  frozen_bn_mode: str = 'train',
                  load_prefixes: Sequence[str] = ('backbone.', 'neck.',
                                                  'head.fc.'),
-                 pretrained: Optional[str] = None,
-                 train_cfg: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
-        if frozen_bn_mode not in BN_MODES:
-            raise ValueError(f'frozen_bn_mode must be one of {BN_MODES}, '
-                             f'but got {frozen_bn_mode!r}')
-        super().__init__(
-            backbone=backbone,
-            neck=neck,
-            head=head,
-            pretrained=pretrained,
-            train_cfg=train_cfg,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
+                 **kwargs) -> None:
+        check_bn_mode('frozen_bn_mode', frozen_bn_mode)
+        super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
         self.init_checkpoint = init_checkpoint
         self.frozen_bn_mode = frozen_bn_mode
         self.load_prefixes = tuple(load_prefixes)

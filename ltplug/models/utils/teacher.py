@@ -1,23 +1,70 @@
 # Copyright (c) ltplug contributors. All rights reserved.
 """Build a frozen model (a distillation teacher) from its config and a
-checkpoint, and check at build time that the checkpoint fits it."""
+checkpoint, and check at build time that the checkpoint fits it; run it
+without moving its BatchNorm statistics."""
+import contextlib
 import copy
 import os.path as osp
 from collections import OrderedDict
-from typing import Optional, Union
+from typing import Any, Iterator, Optional, Sequence, Union
 
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
 from mmpretrain.registry import MODELS
 
-from ltplug.utils.checkpoint import load_checkpoint_safely
+from ltplug.utils.checkpoint import load_state_dict_file
 from ltplug.utils.strict_load import (CheckpointMismatchError,
                                       compare_state_dicts, mismatch_message)
 
 __all__ = [
     'build_frozen_model', 'set_requires_grad', 'teacher_model_cfg',
-    'norm_signature', 'drop_prefixed_keys'
+    'norm_signature', 'drop_prefixed_keys', 'BN_MODES', 'check_bn_mode',
+    'missing_teacher_file', 'read_fitting_state', 'untracked_bn'
 ]
+
+#: how a frozen module's BatchNorm runs while its owner trains: ``'train'``
+#: (batch statistics) or ``'eval'`` (its stored running statistics)
+BN_MODES = ('train', 'eval')
+
+
+def check_bn_mode(name: str, value: Any) -> str:
+    """Return ``value`` if it is one of :data:`BN_MODES`.
+
+    Args:
+        name (str): The argument's name, used in the message.
+        value: The given mode.
+
+    Returns:
+        str: ``value``.
+
+    Raises:
+        ValueError: Naming the argument and quoting the value.
+    """
+    if value not in BN_MODES:
+        raise ValueError(f'{name} must be one of {BN_MODES}, '
+                         f'but got {value!r}')
+    return value
+
+
+def missing_teacher_file(name: str, config: Any,
+                         checkpoint: Any) -> Optional[str]:
+    """The message for a teacher whose config or checkpoint file is absent.
+
+    Args:
+        name (str): The teacher's name, used in the message.
+        config (str | dict): The teacher's config file or model dict (a
+            dict needs no file).
+        checkpoint (str): The teacher's checkpoint path.
+
+    Returns:
+        str | None: ``'<name>: config file "<path>" does not exist'`` (or
+        ``checkpoint file``), or None when every file exists.
+    """
+    if isinstance(config, str) and not osp.isfile(config):
+        return f'{name}: config file "{config}" does not exist'
+    if isinstance(checkpoint, str) and not osp.isfile(checkpoint):
+        return f'{name}: checkpoint file "{checkpoint}" does not exist'
+    return None
 
 
 def set_requires_grad(module: nn.Module, flag: bool) -> None:
@@ -84,6 +131,102 @@ def drop_prefixed_keys(state_dict: dict, prefix: str) -> dict:
     return state_dict
 
 
+def read_fitting_state(model: nn.Module,
+                       checkpoint: str,
+                       name: str,
+                       hint: str,
+                       prefixes: Optional[Sequence[str]] = None,
+                       config: Optional[str] = None,
+                       strict: bool = True) -> OrderedDict:
+    """The state dict of ``checkpoint``, checked to fit ``model``.
+
+    The file is read with :func:`~ltplug.utils.load_state_dict_file`
+    (DataParallel's ``module.`` prefixes dropped). Every key of
+    ``model.state_dict()`` must be in it with the same shape and, with
+    ``strict``, it must hold no key the model lacks. With ``prefixes``,
+    only the keys under them count on both sides (the rest of the file is
+    the caller's to ignore).
+
+    Args:
+        model (nn.Module): The model the checkpoint is for.
+        checkpoint (str): The checkpoint path.
+        name (str): Who loads it; messages start with it.
+        hint (str): The last sentence of a mismatch message.
+        prefixes (Sequence[str], optional): Key prefixes that count.
+            Defaults to None (every key).
+        config (str, optional): The model's config file, named in the
+            message. Defaults to None.
+        strict (bool): Refuse keys the model does not have. Defaults to
+            True.
+
+    Returns:
+        OrderedDict: The whole state dict of the file.
+
+    Raises:
+        FileNotFoundError: If ``checkpoint`` does not exist.
+        CheckpointReadError: If it is empty, truncated or not a checkpoint.
+        ValueError: If it holds no state dict.
+        CheckpointMismatchError: If it does not fit.
+    """
+    state, _ = load_state_dict_file(checkpoint, owner=name)
+    own, given = model.state_dict(), state
+    if prefixes is not None:
+        prefixes = tuple(prefixes)
+        own = OrderedDict(
+            (k, v) for k, v in own.items() if k.startswith(prefixes))
+        given = OrderedDict(
+            (k, v) for k, v in state.items() if k.startswith(prefixes))
+    mismatch = compare_state_dicts(own, given)
+    if not strict:
+        mismatch.unexpected = []
+    if mismatch:
+        raise CheckpointMismatchError(
+            mismatch_message(
+                mismatch, checkpoint, config, owner=name, hint=hint,
+                one_line=True), mismatch)
+    return state
+
+
+@contextlib.contextmanager
+def untracked_bn(module: nn.Module) -> Iterator[nn.Module]:
+    """Run ``module`` without changing its buffers.
+
+    In train mode its BatchNorm layers normalise with the batch statistics
+    but do not track them (``track_running_stats`` is switched off and
+    back on, also when the forward raises), so neither the running
+    statistics nor ``num_batches_tracked`` change: the same outputs as a
+    tracked train-mode forward, without copying every BN buffer. Buffers
+    of other modules, if any, are saved and restored. In eval mode nothing
+    is switched or copied.
+
+    Args:
+        module (nn.Module): The frozen module.
+
+    Yields:
+        nn.Module: ``module``.
+    """
+    if not module.training:
+        yield module
+        return
+    untracked = []
+    bn_buffers = set()
+    for sub in module.modules():
+        if isinstance(sub, nn.modules.batchnorm._BatchNorm):
+            bn_buffers.update(id(b) for b in sub.buffers(recurse=False))
+            if sub.training and sub.track_running_stats:
+                sub.track_running_stats = False
+                untracked.append(sub)
+    others = [(b, b.clone()) for b in module.buffers()
+              if id(b) not in bn_buffers]
+    try:
+        yield module
+    finally:
+        for sub in untracked:
+            sub.track_running_stats = True
+        for buf, saved in others:
+            buf.copy_(saved)
+
+
 def _head_classes(model: nn.Module) -> Optional[int]:
     head = getattr(model, 'head', None)
     return getattr(head, 'num_classes', None)
@@ -134,30 +277,14 @@ def build_frozen_model(config: Union[str, dict],
                 f'{name}: its config classifies {got} classes, but '
                 f'{num_classes} are expected')
     if checkpoint is not None:
-        ckpt = load_checkpoint_safely(
-            checkpoint, map_location='cpu', owner=name)
-        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) \
-            else None
-        if not isinstance(state, dict):
-            raise ValueError(
-                f'{name}: checkpoint "{checkpoint}" holds no state_dict '
-                f'(it holds a {type(ckpt).__name__})')
-        state = OrderedDict(
-            (k[7:] if k.startswith('module.') else k, v)
-            for k, v in state.items())
-        mismatch = compare_state_dicts(model.state_dict(), state)
-        if not strict:
-            mismatch.unexpected = []
-        if mismatch:
-            raise CheckpointMismatchError(
-                mismatch_message(
-                    mismatch,
-                    checkpoint,
-                    config if isinstance(config, str) else None,
-                    owner=name,
-                    hint='A teacher must be the model of its config (a '
-                    'different number of classes or architecture?)',
-                    one_line=True), mismatch)
+        state = read_fitting_state(
+            model,
+            checkpoint,
+            name,
+            config=config if isinstance(config, str) else None,
+            strict=strict,
+            hint='A teacher must be the model of its config (a different '
+            'number of classes or architecture?)')
         model.load_state_dict(state, strict=strict)
     set_requires_grad(model, False)
     return model

@@ -322,3 +322,44 @@ def test_teachers_run_before_the_student(ckpts):
     data = model.data_preprocessor(batch(), True)
     model(**data, mode='loss')
     assert order == [('t0', False), ('t1', False), ('student', True)]
+
+
+def test_teacher_bn_mode_defaults_to_eval_and_train_keeps_stats(ckpts):
+    """CBD's default ``teacher_bn_mode`` is 'eval' (the official
+    behaviour); 'train' normalises with batch statistics and leaves the
+    teachers' buffers byte-identical."""
+    model = MODELS.build(student_cfg(teachers_spec(ckpts, 1))).train()
+    assert model.teacher_bn_mode == 'eval'
+    assert not model.teachers[0].training
+    data = model.data_preprocessor(batch(), True)
+    eval_feat = model.teacher_features(data['inputs'])[0]
+    cfg = student_cfg(teachers_spec(ckpts, 1))
+    cfg['teacher_bn_mode'] = 'train'
+    model = MODELS.build(cfg).train()
+    assert model.teachers[0].training
+    before = copy.deepcopy(model.teachers.state_dict())
+    train_feat = model.teacher_features(data['inputs'])[0]
+    model(**data, mode='loss')
+    for key, v in model.teachers.state_dict().items():
+        assert torch.equal(v, before[key]), key
+    assert not torch.allclose(train_feat, eval_feat)  # batch statistics
+    model.eval()
+    assert not model.teachers[0].training
+    cfg['teacher_bn_mode'] = 'frozen'
+    with pytest.raises(ValueError, match="teacher_bn_mode.*'frozen'"):
+        MODELS.build(cfg)
+
+
+def test_teacher_spec_errors_name_the_teacher(ckpts):
+    spec = teachers_spec(ckpts, 1)
+    spec[0]['ckpt'] = spec[0].pop('checkpoint')
+    with pytest.raises(KeyError, match=r't0.*unknown key\(s\).*ckpt'):
+        MODELS.build(student_cfg(spec, proj=64))
+    with pytest.raises(TypeError, match="teacher 0 must be a dict.*'x'"):
+        MODELS.build(student_cfg(['x'], proj=64))
+    with pytest.raises(TypeError, match='teachers must be a list of dicts'):
+        MODELS.build(student_cfg('x', proj=64))
+    # one dict is one teacher
+    model = MODELS.build(student_cfg(teachers_spec(ckpts, 1)[0], proj=64))
+    assert len(model.teachers) == 1
+    assert model.teacher_names == ['teacher 0 ("t0")']

@@ -49,7 +49,7 @@ def build(tmp_path, path=None, **overrides):
         neck=GAP,
         head=dict(type='LinearClsHead', num_classes=NUM_CLASSES,
                   in_channels=64),
-        teacher=dict(config=copy.deepcopy(STAGE2), checkpoint=path))
+        teachers=[dict(config=copy.deepcopy(STAGE2), checkpoint=path)])
     cfg.update(overrides)
     model = MODELS.build(cfg)
     model.init_weights()
@@ -134,18 +134,76 @@ def test_teacher_frozen_and_byte_identical(tmp_path, bn_mode):
 def test_state_dict_and_ddp_ignore(tmp_path):
     model = build(tmp_path)
     state = model.state_dict()
-    assert not any(k.startswith('teacher.') for k in state)
+    assert not any(k.startswith(('teacher.', 'teachers.')) for k in state)
     assert any(k.startswith('soft_head.fc.') for k in state)
     other = build(tmp_path)
     other.load_state_dict(state)  # strict, teacher kept
+    assert model.teacher is model.teachers[0]
     ignored = set(model._ddp_params_and_buffers_to_ignore)
-    teacher_names = {'teacher.' + n for n, _ in
+    teacher_names = {'teachers.0.' + n for n, _ in
                      model.teacher.named_parameters()}
-    teacher_names |= {'teacher.' + n for n, _ in
+    teacher_names |= {'teachers.0.' + n for n, _ in
                       model.teacher.named_buffers()}
     assert ignored == teacher_names and teacher_names
-    assert build(tmp_path, save_teacher=True).state_dict().keys() >= \
-        {'teacher.head.scales'}
+    assert build(tmp_path, save_teachers=True).state_dict().keys() >= \
+        {'teachers.0.head.scales'}
+
+
+def test_checkpoint_saved_with_the_old_teacher_prefix_loads(tmp_path):
+    """A state dict saved with the teacher under the earlier ``teacher.``
+    prefix loads strictly: the keys are mapped onto ``teachers.0.``."""
+    ref, path = teacher_checkpoint(tmp_path)
+    full = build(tmp_path, path, save_teachers=True).state_dict()
+    old = type(full)((k.replace('teachers.0.', 'teacher.', 1), v)
+                     for k, v in full.items())
+    old._metadata = type(full._metadata)(
+        (k.replace('teachers.0', 'teacher', 1), v)
+        for k, v in full._metadata.items())
+    assert 'teacher.head.scales' in old
+    other = build(tmp_path, path)
+    with torch.no_grad():
+        other.teacher.head.scales.zero_()
+    other.load_state_dict(old, strict=True)
+    assert torch.equal(other.teacher.head.scales, ref.head.scales)
+    assert 'teacher.head.scales' in old  # the caller's dict is unchanged
+    # a student-only checkpoint loads unchanged, the teacher kept
+    student = build(tmp_path, path).state_dict()
+    other.load_state_dict(student, strict=True)
+    assert torch.equal(other.teacher.head.scales, ref.head.scales)
+
+
+def test_deprecated_argument_names_warn_and_work(tmp_path):
+    _, path = teacher_checkpoint(tmp_path)
+    spec = dict(config=copy.deepcopy(STAGE2), checkpoint=path)
+    with pytest.warns(DeprecationWarning, match='`teacher` is deprecated'):
+        old = build(tmp_path, path, teachers=None, teacher=spec)
+    assert old.teacher is old.teachers[0]
+    with pytest.warns(DeprecationWarning,
+                      match='`save_teacher` is deprecated'):
+        saved = build(tmp_path, path, save_teacher=True)
+    assert saved.save_teachers and saved.save_teacher
+    assert 'teachers.0.head.scales' in saved.state_dict()
+    # the old --cfg-options model.teacher.checkpoint=PATH on a config with
+    # `teachers`: the given keys update the one spec
+    with pytest.warns(DeprecationWarning):
+        merged = build(tmp_path, path, teacher=dict(checkpoint=path),
+                       teachers=[dict(config=copy.deepcopy(STAGE2),
+                                      checkpoint='/not/there.pth')])
+    assert merged.teacher is not None and merged.missing_teacher is None
+    # teacher=None (the old predict-only build) drops `teachers`
+    with pytest.warns(DeprecationWarning):
+        bare = MODELS.build(dict(
+            type='SSDDistiller',
+            backbone=dict(type='CIFARResNet', depth=20),
+            neck=GAP,
+            head=dict(type='LinearClsHead', num_classes=NUM_CLASSES,
+                      in_channels=64),
+            teachers=[spec], teacher=None))
+    assert bare.teacher is None and len(bare.teachers) == 0
+    with pytest.raises(ValueError, match='one teacher, but got 2'):
+        build(tmp_path, path, teachers=[spec, spec])
+    # a single dict is one teacher
+    assert build(tmp_path, path, teachers=spec).teacher is not None
 
 
 def test_predict_soft_or_hard_and_both_logged(tmp_path):
@@ -171,8 +229,9 @@ def test_teacher_from_config_file(tmp_path):
         f'model = {STAGE2!r}\n'
         "data_preprocessor = dict(type='ClsDataPreprocessor')\n")
     model = build(tmp_path, path,
-                  teacher=dict(config=str(cfg_file), checkpoint=path))
+                  teachers=[dict(config=str(cfg_file), checkpoint=path)])
     assert model.teacher.init_checkpoint is None
+    assert model.teacher_names == ['SSD teacher ("stage2_cfg.py")']
 
 
 def test_build_time_errors_name_file_and_mismatch(tmp_path):
@@ -181,7 +240,7 @@ def test_build_time_errors_name_file_and_mismatch(tmp_path):
     teacher7['head']['num_classes'] = 7
     # teacher config with another number of classes than the student
     with pytest.raises(ValueError, match='7 classes'):
-        build(tmp_path, teacher=dict(config=teacher7, checkpoint=path7))
+        build(tmp_path, teachers=[dict(config=teacher7, checkpoint=path7)])
     # checkpoint with another number of classes than the teacher config
     with pytest.raises(ValueError, match=r'c7\.pth.*head\.'):
         build(tmp_path, path7)
@@ -203,9 +262,10 @@ def test_build_time_errors_name_file_and_mismatch(tmp_path):
         neck=GAP,
         head=dict(type='LinearClsHead', num_classes=NUM_CLASSES,
                   in_channels=64),
-        teacher=dict(config=copy.deepcopy(STAGE2),
-                     checkpoint=str(tmp_path / 'missing.pth'))))
+        teachers=[dict(config=copy.deepcopy(STAGE2),
+                       checkpoint=str(tmp_path / 'missing.pth'))]))
     assert missing.teacher is None and 'missing.pth' in missing.missing_teacher
+    assert missing.missing_teachers == missing.missing_teacher
     x = torch.randn(2, 3, 16, 16)
     assert len(missing(x, samples([0, 1]), mode='predict')) == 2
     with pytest.raises(FileNotFoundError, match='missing.pth'):
@@ -214,10 +274,12 @@ def test_build_time_errors_name_file_and_mismatch(tmp_path):
         missing(x, samples([0, 1]), mode='loss')
     with pytest.raises(FileNotFoundError, match='absent_cfg.py'):
         # build() calls init_weights(), as the Runner does before training
-        build(tmp_path, teacher=dict(
-            config=str(tmp_path / 'absent_cfg.py'), checkpoint=path7))
-    with pytest.raises(ValueError, match='no `checkpoint`'):
-        build(tmp_path, teacher=dict(config=STAGE2, checkpoint=None))
+        build(tmp_path, teachers=[dict(
+            config=str(tmp_path / 'absent_cfg.py'), checkpoint=path7)])
+    with pytest.raises(ValueError, match='no `checkpoint`.*stage II'):
+        build(tmp_path, teachers=[dict(config=STAGE2, checkpoint=None)])
+    with pytest.raises(KeyError, match=r"unknown key\(s\) \['ckpt'\]"):
+        build(tmp_path, teachers=[dict(config=STAGE2, ckpt=path7)])
     with pytest.raises(ValueError, match="'warm'"):
         build(tmp_path, teacher_bn_mode='warm')
 
@@ -228,7 +290,8 @@ def test_teacher_bn_mode_overrides_the_stage2_setting(tmp_path, bn_mode):
     other = 'eval' if bn_mode == 'train' else 'train'
     cfg = copy.deepcopy(STAGE2)
     cfg['frozen_bn_mode'] = other
-    model = build(tmp_path, path, teacher=dict(config=cfg, checkpoint=path),
+    model = build(tmp_path, path,
+                  teachers=[dict(config=cfg, checkpoint=path)],
                   teacher_bn_mode=bn_mode).train()
     assert model.teacher.frozen_bn_mode == bn_mode
     assert model.teacher.backbone.training == (bn_mode == 'train')

@@ -132,7 +132,7 @@ def test_stage4_takes_the_students_hard_head(tmp_path):
         neck=dict(type='GlobalAveragePooling'),
         head=dict(type='LinearClsHead', num_classes=NUM_CLASSES,
                   in_channels=64),
-        teacher=None))
+        teachers=None))
     student.init_weights()
     path = str(tmp_path / 'stage3.pth')
     torch.save({'state_dict': student.state_dict()}, path)

@@ -132,3 +132,63 @@ def test_teacher_of_another_architecture_lists_keys_and_config(tmp_path):
     # without strict the extra keys are allowed (the missing never are)
     model = build_frozen_model(cfg20, ckpt32, name='t1', strict=False)
     assert not any(p.requires_grad for p in model.parameters())
+
+
+def test_check_bn_mode_and_missing_teacher_file(tmp_path):
+    from ltplug.models.utils.teacher import (BN_MODES, check_bn_mode,
+                                             missing_teacher_file)
+    assert BN_MODES == ('train', 'eval')
+    assert check_bn_mode('frozen_bn_mode', 'eval') == 'eval'
+    with pytest.raises(ValueError, match="frozen_bn_mode must be one of "
+                       r"\('train', 'eval'\), but got 'warm'"):
+        check_bn_mode('frozen_bn_mode', 'warm')
+    cfg, ckpt = _teacher_files(tmp_path)
+    assert missing_teacher_file('t', cfg, ckpt) is None
+    assert missing_teacher_file('t', dict(TEACHER), ckpt) is None
+    assert missing_teacher_file('t', cfg, 'no.pth') == \
+        't: checkpoint file "no.pth" does not exist'
+    assert missing_teacher_file('t', 'no.py', 'no.pth') == \
+        't: config file "no.py" does not exist'
+
+
+def test_untracked_bn_keeps_buffers_and_restores_the_switch():
+    import torch
+    module = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4))
+    module.register_buffer('other', torch.zeros(2))
+    from ltplug.models.utils.teacher import untracked_bn
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    x = torch.randn(4, 3, 5, 5)
+    with untracked_bn(module.train()) as m:
+        out = m(x)
+        module.other.add_(1)  # a non-BN buffer is restored
+    want = (module[0](x) - module[0](x).mean((0, 2, 3), keepdim=True))
+    assert out.shape == want.shape
+    for key, value in module.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    assert module[1].track_running_stats
+    with pytest.raises(RuntimeError):
+        with untracked_bn(module):
+            module(torch.randn(4, 5, 5, 5))
+    assert module[1].track_running_stats
+    # eval mode: nothing switched
+    with untracked_bn(module.eval()):
+        assert module[1].track_running_stats
+
+
+def test_read_fitting_state_under_prefixes(tmp_path):
+    import torch
+    from ltplug.models.utils.teacher import read_fitting_state
+    from ltplug.utils import CheckpointMismatchError
+    model = nn.Module()
+    model.a = nn.Linear(2, 2)
+    model.b = nn.Linear(2, 3)
+    path = str(tmp_path / 'x.pth')
+    state = {'module.a.weight': torch.ones(2, 2), 'a.bias': torch.ones(2),
+             'c.weight': torch.ones(1)}
+    torch.save({'state_dict': state}, path)
+    got = read_fitting_state(model, path, 'owner', 'HINT', prefixes=['a.'])
+    assert list(got) == ['a.weight', 'a.bias', 'c.weight']
+    with pytest.raises(CheckpointMismatchError,
+                       match=r'^owner: checkpoint .*missing key.*b\.weight'
+                       r'.*unexpected key.*c\.weight.*HINT'):
+        read_fitting_state(model, path, 'owner', 'HINT')
