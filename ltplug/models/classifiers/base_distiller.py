@@ -77,14 +77,10 @@ class BaseDistiller(ImageClassifier):
         check_preprocessor (bool): Refuse a teacher whose data preprocessor
             normalises pixels differently from the student's. Defaults to
             True.
-        pretrained (str, optional): Passed to ``ImageClassifier``.
-            Defaults to None.
-        train_cfg (dict, optional): Passed to ``ImageClassifier``.
-            Defaults to None.
-        data_preprocessor (dict, optional): The preprocessor of the batch
-            the student and the teachers see. Defaults to None.
-        init_cfg (dict, optional): The student's init config. Defaults to
-            None.
+        **kwargs: The other arguments of ``ImageClassifier``:
+            ``pretrained``, ``train_cfg``, ``data_preprocessor`` (the
+            preprocessor of the batch the student and the teachers see)
+            and ``init_cfg`` (the student's); each defaults to None.
     """
 
     #: the teachers' name in messages (``{k}``: the index)
@@ -102,24 +98,14 @@ class BaseDistiller(ImageClassifier):
                  teacher_bn_mode: str = 'eval',
                  save_teachers: bool = False,
                  check_preprocessor: bool = True,
-                 pretrained: Optional[str] = None,
-                 train_cfg: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 **kwargs) -> None:
         owner = type(self).__name__
         teacher_bn_mode = check_bn_mode('teacher_bn_mode', teacher_bn_mode)
         save_teachers = check_bool('save_teachers', save_teachers,
                                    owner=owner)
         check_preprocessor = check_bool(
             'check_preprocessor', check_preprocessor, owner=owner)
-        super().__init__(
-            backbone=backbone,
-            neck=neck,
-            head=head,
-            pretrained=pretrained,
-            train_cfg=train_cfg,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
+        super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
         self.teacher_bn_mode = teacher_bn_mode
         self.save_teachers = save_teachers
         self.check_preprocessor = check_preprocessor

@@ -10,6 +10,8 @@ from mmpretrain.registry import MODELS
 from ltplug.models.utils.logit_adjust import l2_normalize
 from ltplug.utils.validate import check_bool, check_number
 
+from .utils import FC_INIT, check_head_size
+
 
 @MODELS.register_module()
 class CosineClsHead(ClsHead):
@@ -48,14 +50,11 @@ class CosineClsHead(ClsHead):
                  learnable_scale: bool = False,
                  bias: bool = False,
                  eps: float = 1e-12,
-                 init_cfg: Optional[dict] = dict(
-                     type='Normal', layer='Linear', std=0.01),
+                 init_cfg: Optional[dict] = FC_INIT,
                  **kwargs) -> None:
         owner = type(self).__name__
-        num_classes = check_number('num_classes', num_classes, integer=True,
-                                   min=1, owner=owner)
-        in_channels = check_number('in_channels', in_channels, integer=True,
-                                   min=1, owner=owner)
+        num_classes, in_channels = check_head_size(owner, num_classes,
+                                                   in_channels)
         scale = check_number('scale', scale, min=0, min_inclusive=False,
                              owner=owner)
         eps = check_number('eps', eps, min=0, min_inclusive=False,

@@ -6,7 +6,9 @@ import torch.nn as nn
 from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 
-from ltplug.utils.validate import check_bool, check_number
+from ltplug.utils.validate import check_bool
+
+from .utils import FC_INIT, check_head_size
 
 
 @MODELS.register_module()
@@ -32,14 +34,11 @@ class LWSHead(ClsHead):
                  num_classes: int,
                  in_channels: int,
                  freeze_fc: bool = True,
-                 init_cfg: Optional[dict] = dict(
-                     type='Normal', layer='Linear', std=0.01),
+                 init_cfg: Optional[dict] = FC_INIT,
                  **kwargs) -> None:
         owner = type(self).__name__
-        num_classes = check_number('num_classes', num_classes, integer=True,
-                                   min=1, owner=owner)
-        in_channels = check_number('in_channels', in_channels, integer=True,
-                                   min=1, owner=owner)
+        num_classes, in_channels = check_head_size(owner, num_classes,
+                                                   in_channels)
         freeze_fc = check_bool('freeze_fc', freeze_fc, owner=owner)
         super().__init__(init_cfg=init_cfg, **kwargs)
         self.num_classes = num_classes

@@ -9,6 +9,8 @@ from mmpretrain.registry import MODELS
 from ltplug.models.utils.logit_adjust import norm_floor, upcast
 from ltplug.utils.validate import check_bool, check_number
 
+from .utils import FC_INIT, check_head_size
+
 
 @MODELS.register_module()
 class TauNormClsHead(LinearClsHead):
@@ -52,14 +54,11 @@ class TauNormClsHead(LinearClsHead):
                  tau: float = 1.0,
                  use_bias: bool = True,
                  eps: float = 1e-12,
-                 init_cfg: Optional[dict] = dict(
-                     type='Normal', layer='Linear', std=0.01),
+                 init_cfg: Optional[dict] = FC_INIT,
                  **kwargs) -> None:
         owner = type(self).__name__
-        num_classes = check_number('num_classes', num_classes, integer=True,
-                                   min=1, owner=owner)
-        in_channels = check_number('in_channels', in_channels, integer=True,
-                                   min=1, owner=owner)
+        num_classes, in_channels = check_head_size(owner, num_classes,
+                                                   in_channels)
         tau = check_number('tau', tau, min=0, owner=owner)
         eps = check_number('eps', eps, min=0, min_inclusive=False,
                            owner=owner)
