@@ -1,0 +1,256 @@
+# Copyright (c) ltplug contributors. All rights reserved.
+"""Batched colour helpers for the ``Batch*`` augmentations.
+
+Every function takes a float RGB batch ``(N, 3, H, W)`` holding uint8
+values (0..255, integral) and per-sample factors as tensors of length
+``N``, and returns a uint8-valued batch. ``mmcv_*`` functions follow MMCV's
+cv2-backend arithmetic (what MMPretrain's AutoAugment ops call: float
+blend, truncation to uint8), ``pil_*`` functions follow Pillow's (what
+MMPretrain's ``ColorJitter`` with its default ``'pillow'`` backend calls).
+"""
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+
+
+def _col(x: torch.Tensor) -> torch.Tensor:
+    """``(N,)`` -> ``(N, 1, 1, 1)`` in float32."""
+    return x.float().view(-1, 1, 1, 1)
+
+
+def cv2_gray(imgs: torch.Tensor) -> torch.Tensor:
+    """``cv2.cvtColor(BGR2GRAY)`` of RGB values: OpenCV's 14-bit
+    fixed-point luminance, ``(N, 1, H, W)``."""
+    r, g, b = imgs.double().unbind(1)
+    return torch.floor((r * 4899 + g * 9617 + b * 1868 + 8192) /
+                       16384).unsqueeze(1).to(imgs.dtype)
+
+
+def pil_gray(imgs: torch.Tensor) -> torch.Tensor:
+    """Pillow's ``convert('L')``: 16-bit fixed-point luminance,
+    ``(N, 1, H, W)``."""
+    r, g, b = imgs.double().unbind(1)
+    return torch.floor((r * 19595 + g * 38470 + b * 7471 + 32768) /
+                       65536).unsqueeze(1).to(imgs.dtype)
+
+
+def cv2_add_weighted(src1: torch.Tensor, src2: torch.Tensor,
+                     alpha: torch.Tensor) -> torch.Tensor:
+    """``cv2.addWeighted(src1, alpha, src2, 1 - alpha, 0)`` as OpenCV
+    computes it: float32 weights, ``fma(src1, alpha, src2 * beta)``,
+    float32 result (not rounded)."""
+    a = _col(alpha)
+    b = _col(1 - alpha.double())
+    return (src1.double() * a.double() +
+            (src2.float() * b).double()).float()
+
+
+def mmcv_blend(imgs: torch.Tensor, degenerate: torch.Tensor,
+               factor: torch.Tensor) -> torch.Tensor:
+    """``cv2.addWeighted(img, f, degenerate, 1 - f, 0)`` on float32
+    arrays, clipped and truncated to uint8 (MMCV's brightness / contrast /
+    sharpness)."""
+    return torch.trunc(cv2_add_weighted(imgs, degenerate, factor).clamp(
+        0, 255)).to(imgs.dtype)
+
+
+def mmcv_brightness(imgs: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """``mmcv.adjust_brightness`` (blend with black)."""
+    return mmcv_blend(imgs, torch.zeros_like(imgs), factor)
+
+
+def mmcv_contrast(imgs: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """``mmcv.adjust_contrast``: blend with the rounded mean grey."""
+    mean = torch.round(cv2_gray(imgs).double().mean((1, 2, 3)))
+    return mmcv_blend(imgs, _col(mean).expand_as(imgs), factor)
+
+
+def mmcv_color(imgs: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """``mmcv.adjust_color``: uint8 ``cv2.addWeighted`` with the grey
+    image (rounded, saturated)."""
+    return torch.round(cv2_add_weighted(imgs, cv2_gray(imgs),
+                                        factor)).clamp(0, 255).to(imgs.dtype)
+
+
+def mmcv_sharpness(imgs: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """``mmcv.adjust_sharpness``: blend with the image smoothed by
+    ``[[1, 1, 1], [1, 5, 1], [1, 1, 1]] / 13`` (``cv2.filter2D`` on
+    uint8: reflect-101 border, rounded)."""
+    c = imgs.shape[1]
+    kernel = imgs.new_tensor([[1., 1., 1.], [1., 5., 1.], [1., 1., 1.]]) / 13
+    kernel = kernel.expand(c, 1, 3, 3)
+    smooth = F.conv2d(F.pad(imgs, (1, 1, 1, 1), mode='reflect'), kernel,
+                      groups=c)
+    return mmcv_blend(imgs, torch.round(smooth).clamp(0, 255), factor)
+
+
+def invert(imgs: torch.Tensor) -> torch.Tensor:
+    """``255 - img``."""
+    return 255. - imgs
+
+
+def solarize(imgs: torch.Tensor, thr: torch.Tensor) -> torch.Tensor:
+    """``mmcv.solarize``: invert the pixels ``>= thr``."""
+    return torch.where(imgs < _col(thr), imgs, 255. - imgs)
+
+
+def posterize(imgs: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
+    """``mmcv.posterize``: keep the ``bits`` high bits."""
+    step = _col(torch.pow(2., 8 - bits.float()))
+    return torch.floor(imgs / step) * step
+
+
+def auto_contrast(imgs: torch.Tensor) -> torch.Tensor:
+    """``mmcv.auto_contrast`` (cutoff 0): stretch each channel from its
+    min..max to 0..255 (float64 LUT arithmetic, truncated); a flat channel
+    is kept."""
+    x = imgs.double()
+    low = x.amin((2, 3), keepdim=True)
+    high = x.amax((2, 3), keepdim=True)
+    flat = low >= high
+    # tensor / tensor (IEEE division; ``255. / t`` multiplies by 1 / t)
+    scale = torch.full_like(high, 255.) / torch.where(
+        flat, torch.ones_like(high), high - low)
+    out = torch.trunc((x * scale + (-low * scale)).clamp(0, 255))
+    return torch.where(flat, x, out).to(imgs.dtype)
+
+
+def equalize(imgs: torch.Tensor) -> torch.Tensor:
+    """``mmcv.imequalize``: Pillow-style histogram equalisation of each
+    channel."""
+    n, c, h, w = imgs.shape
+    flat = imgs.reshape(n * c, h * w).long()
+    offsets = torch.arange(n * c, device=imgs.device)[:, None] * 256
+    hist = torch.bincount((flat + offsets).reshape(-1),
+                          minlength=n * c * 256).reshape(n * c, 256)
+    top = flat.amax(1, keepdim=True)  # the last non-empty bin
+    step = (h * w - hist.gather(1, top)) // 255  # (n*c, 1)
+    safe = step.clamp(min=1)
+    lut = (hist.cumsum(1) + safe // 2) // safe
+    lut = torch.cat([torch.zeros_like(lut[:, :1]), lut[:, :-1]], 1)
+    lut = lut.clamp(max=255)
+    out = torch.where(step > 0, lut.gather(1, flat), flat)
+    return out.reshape(n, c, h, w).to(imgs.dtype)
+
+
+def pil_blend(imgs: torch.Tensor, degenerate: torch.Tensor,
+              factor: torch.Tensor) -> torch.Tensor:
+    """``Image.blend(degenerate, img, f)``: ``d + f * (img - d)``, clipped
+    and truncated (Pillow's ImageEnhance)."""
+    f = _col(factor)
+    return torch.trunc((degenerate + f * (imgs - degenerate)).clamp(0, 255))
+
+
+def pil_brightness(imgs: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """``ImageEnhance.Brightness``."""
+    return pil_blend(imgs, torch.zeros_like(imgs), factor)
+
+
+def pil_contrast(imgs: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """``ImageEnhance.Contrast``: blend with ``int(mean(L) + 0.5)``."""
+    mean = torch.floor(pil_gray(imgs).double().mean((1, 2, 3)) + 0.5)
+    return pil_blend(imgs, _col(mean).expand_as(imgs), factor)
+
+
+def pil_saturation(imgs: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """``ImageEnhance.Color``: blend with the ``L`` image."""
+    return pil_blend(imgs, pil_gray(imgs).expand_as(imgs), factor)
+
+
+def pil_hue(imgs: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """Pillow's RGB -> HSV (uint8 channels), ``H += shift`` (mod 256),
+    HSV -> RGB, as ltplug's ``adjust_hue`` with the pillow backend.
+
+    Args:
+        imgs (torch.Tensor): RGB batch.
+        shift (torch.Tensor): ``(N,)`` int64 hue shift in 0..255
+            (``int(hue_factor * 255) % 256``).
+    """
+    x = imgs.float()
+    r, g, b = x.unbind(1)
+    maxc, _ = x.max(1)
+    minc, _ = x.min(1)
+    cr = maxc - minc
+    grey = cr == 0
+    crs = torch.where(grey, torch.ones_like(cr), cr)
+    s = cr / torch.where(maxc == 0, torch.ones_like(maxc), maxc)
+    rc, gc, bc = (maxc - r) / crs, (maxc - g) / crs, (maxc - b) / crs
+    h = torch.where(r == maxc, bc - gc,
+                    torch.where(g == maxc, 2. + rc - bc, 4. + gc - rc))
+    h = torch.fmod(h / 6. + 1., 1.)
+    uh = torch.where(grey, 0., torch.trunc(h * 255.).clamp(0, 255))
+    us = torch.where(grey, 0., torch.trunc(s * 255.).clamp(0, 255))
+    uh = torch.remainder(uh + shift.float().view(-1, 1, 1), 256.)
+    # HSV -> RGB (Pillow's hsv2rgb)
+    hf = uh * 6. / 255.
+    i = torch.floor(hf)
+    f = hf - i
+    fs = us / 255.
+    v = maxc
+    p = torch.floor(v * (1. - fs) + 0.5).clamp(0, 255)
+    q = torch.floor(v * (1. - fs * f) + 0.5).clamp(0, 255)
+    t = torch.floor(v * (1. - fs * (1. - f)) + 0.5).clamp(0, 255)
+    sector = torch.remainder(i, 6).long()
+    choices = torch.stack([
+        torch.stack([v, t, p], 0), torch.stack([q, v, p], 0),
+        torch.stack([p, v, t], 0), torch.stack([p, q, v], 0),
+        torch.stack([t, p, v], 0), torch.stack([v, p, q], 0)
+    ], 0)  # (6, 3, N, H, W)
+    idx = sector.unsqueeze(0).unsqueeze(0).expand(1, 3, *sector.shape)
+    rgb = choices.gather(0, idx)[0].permute(1, 0, 2, 3)
+    keep = (us == 0).unsqueeze(1)
+    return torch.where(keep, v.unsqueeze(1).expand_as(rgb),
+                       rgb).to(imgs.dtype)
+
+
+def weighted_gray(imgs: torch.Tensor,
+                  weights: Sequence[float]) -> torch.Tensor:
+    """MMPretrain's ``RandomGrayscale``: ``sum(w / sum(w) * img)`` in
+    float64 (numpy's order), truncated, repeated over the channels."""
+    total = sum(weights)
+    w = [float(v) / total for v in weights]
+    x = imgs.double()
+    gray = torch.trunc(((x[:, 0] * w[0] + x[:, 1] * w[1]) +
+                        x[:, 2] * w[2]).unsqueeze(1))
+    return gray.expand_as(imgs).to(imgs.dtype)
+
+
+def box_radius(sigma: torch.Tensor, passes: int = 3) -> torch.Tensor:
+    """Pillow's ``_gaussian_blur_radius``: the extended box radius whose
+    ``passes`` box blurs approximate a Gaussian of std ``sigma`` (float32,
+    as Pillow)."""
+    s2 = sigma.float()**2 / passes  # Pillow computes in float32
+    big_l = torch.sqrt(12. * s2 + 1.)
+    l_ = torch.floor((big_l - 1.) / 2.)
+    a = (2 * l_ + 1) * (l_ * (l_ + 1) - 3 * s2)
+    a = a / (6 * (s2 - (l_ + 1) * (l_ + 1)))
+    return l_ + a
+
+
+def pil_gaussian_blur(imgs: torch.Tensor, sigma: torch.Tensor,
+                      passes: int = 3) -> torch.Tensor:
+    """``ImageFilter.GaussianBlur(radius=sigma)``: Pillow's 3 extended box
+    blurs per axis (horizontal passes first), 24-bit fixed-point weights,
+    edge pixels repeated, rounded to uint8 after every pass."""
+    radius = box_radius(sigma, passes)  # (N,) float32
+    r_int = torch.floor(radius).double()
+    ww = torch.floor((float(1 << 24) / (radius * 2 + 1)).double())
+    fw = torch.floor(((1 << 24) - (r_int * 2 + 1) * ww) / 2)
+    reach = int(r_int.max()) + 1
+    offs = torch.arange(-reach, reach + 1, device=imgs.device,
+                        dtype=torch.float64)
+    inner = offs.abs()[None] <= r_int[:, None]
+    edge = offs.abs()[None] == r_int[:, None] + 1
+    kern = torch.where(inner, ww[:, None], torch.where(
+        edge, fw[:, None], torch.zeros_like(ww[:, None])))  # (N, K)
+    x = imgs.double()
+    for dim in (3, 2):
+        k = kern.view(-1, 1, 1, 1, kern.shape[1])
+        for _ in range(passes):
+            pad = (reach, reach, 0, 0) if dim == 3 else (0, 0, reach, reach)
+            xp = F.pad(x, pad, mode='replicate')
+            win = xp.unfold(dim, 2 * reach + 1, 1)  # (..., K)
+            x = torch.floor(((win * k).sum(-1) + (1 << 23)) / (1 << 24))
+            x = x.clamp(0, 255)
+    return x.to(imgs.dtype)
