@@ -1,4 +1,5 @@
 # Copyright (c) ltplug contributors. All rights reserved.
+from .base_distiller import BaseDistiller
 from .cbd_distiller import CBDDistiller
 from .ncl_multi_expert_classifier import NCLMultiExpertClassifier
 from .ssd_distiller import SSDDistiller
@@ -6,7 +7,7 @@ from .ssd_lws_classifier import SSDLWSClassifier, load_stage_weights
 from .ssd_moco_classifier import SSDMoCoClassifier, ssd_queue_size
 
 __all__ = [
-    'CBDDistiller', 'NCLMultiExpertClassifier', 'SSDDistiller',
-    'SSDLWSClassifier', 'SSDMoCoClassifier', 'load_stage_weights',
-    'ssd_queue_size'
+    'BaseDistiller', 'CBDDistiller', 'NCLMultiExpertClassifier',
+    'SSDDistiller', 'SSDLWSClassifier', 'SSDMoCoClassifier',
+    'load_stage_weights', 'ssd_queue_size'
 ]
