@@ -184,12 +184,12 @@ def source_model_cfg(model_cfg: dict, head: Optional[str] = None) -> dict:
     SSD student predicting with ``head`` when given)."""
     model = _strip_init(plain_cfg(model_cfg))
     kind = model_type_name(model)
-    if kind == 'SSDDistiller':
-        model['teacher'] = None
-        if head is not None:
-            model['predict_head'] = head
-    elif kind == 'CBDDistiller':
+    if kind in ('SSDDistiller', 'CBDDistiller'):
+        # the deprecated SSD spelling of an older config goes too
+        model.pop('teacher', None)
         model['teachers'] = []
+        if kind == 'SSDDistiller' and head is not None:
+            model['predict_head'] = head
     elif kind == 'SSDLWSClassifier':
         model['init_checkpoint'] = None
     return model

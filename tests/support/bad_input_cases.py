@@ -231,7 +231,7 @@ class World:
             backbone=dict(type='CIFARResNet', depth=32),
             neck=dict(type='GlobalAveragePooling'),
             head=dict(type='LinearClsHead', num_classes=4, in_channels=64),
-            teacher=None)
+            teachers=[])
         return dict(stage1_r32=self._save_model(_ssd_stage1(32),
                                                 'ssd_stage1_r32'),
                     stage3_r32=self._save_model(stage3, 'ssd_stage3_r32'))

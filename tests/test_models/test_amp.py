@@ -158,8 +158,8 @@ def method_cfg(name, ckpts):
     if name == 'ssd_stage3':
         return dict(type='SSDDistiller', backbone=BACKBONE, neck=GAP,
                     head=linear_head(),
-                    teacher=dict(config=copy.deepcopy(SSD_STAGE2),
-                                 checkpoint=ckpts['ssd']),
+                    teachers=[dict(config=copy.deepcopy(SSD_STAGE2),
+                                   checkpoint=ckpts['ssd'])],
                     data_preprocessor=PREPROC)
     if name == 'cbd':
         return dict(
