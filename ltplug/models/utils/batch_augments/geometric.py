@@ -40,9 +40,20 @@ def apply_subset(imgs: torch.Tensor, mask: torch.Tensor, fn: Callable,
     return imgs
 
 
+def gather_pixels(imgs: torch.Tensor, ys: torch.Tensor,
+                  xs: torch.Tensor) -> torch.Tensor:
+    """``imgs[n, :, ys[n], xs[n]]`` for in-range ``(N, h, w)`` int64 row /
+    column maps (one flat ``gather``) -> ``(N, C, h, w)``."""
+    n, c, height, width = imgs.shape
+    idx = (ys * width + xs).reshape(n, 1, -1).expand(n, c, -1)
+    out = imgs.reshape(n, c, height * width).gather(2, idx)
+    return out.view(n, c, *ys.shape[1:])
+
+
 def crop_batch(imgs: torch.Tensor, top: torch.Tensor, left: torch.Tensor,
                height: int, width: int) -> torch.Tensor:
-    """Crop a ``height x width`` window at per-sample offsets.
+    """Crop a ``height x width`` window at per-sample offsets (one flat
+    ``gather``).
 
     Args:
         imgs (torch.Tensor): ``(N, C, H, W)``.
@@ -54,13 +65,11 @@ def crop_batch(imgs: torch.Tensor, top: torch.Tensor, left: torch.Tensor,
     Returns:
         torch.Tensor: ``(N, C, height, width)``.
     """
-    n = imgs.shape[0]
     dev = imgs.device
-    rows = top[:, None] + torch.arange(height, device=dev)
-    cols = left[:, None] + torch.arange(width, device=dev)
-    batch = torch.arange(n, device=dev)[:, None, None]
-    out = imgs.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]
-    return out.permute(0, 3, 1, 2)
+    rows = top[:, None, None] + torch.arange(height, device=dev)[:, None]
+    cols = left[:, None, None] + torch.arange(width, device=dev)
+    return gather_pixels(imgs, rows.expand(-1, height, width),
+                         cols.expand(-1, height, width))
 
 
 def invert_affine(matrix: torch.Tensor) -> torch.Tensor:
@@ -90,14 +99,6 @@ def _fixed_point_map(inv: torch.Tensor, h: int, w: int, row: int,
                     scale).long()  # (N, H)
     round_delta = 1 << (AB_BITS - shift - 1)
     return (a[:, None, :] + b[:, :, None] + round_delta) >> (AB_BITS - shift)
-
-
-def _gather(padded: torch.Tensor, ys: torch.Tensor,
-            xs: torch.Tensor) -> torch.Tensor:
-    """``padded[n, :, ys[n], xs[n]]`` -> ``(N, C, H, W)``."""
-    n = padded.shape[0]
-    batch = torch.arange(n, device=padded.device)[:, None, None]
-    return padded.permute(0, 2, 3, 1)[batch, ys, xs].permute(0, 3, 1, 2)
 
 
 def _cubic_weights(frac: torch.Tensor) -> Sequence[torch.Tensor]:
@@ -148,7 +149,7 @@ def warp_affine(imgs: torch.Tensor,
         ys = _fixed_point_map(inv, h, w, 1, 0)
         xs = (xs + pad).clamp(0, w + 2 * pad - 1)
         ys = (ys + pad).clamp(0, h + 2 * pad - 1)
-        return _gather(padded, ys, xs)
+        return gather_pixels(padded, ys, xs)
     gx = torch.arange(w, device=imgs.device, dtype=torch.float64)
     gy = torch.arange(h, device=imgs.device, dtype=torch.float64)
 
@@ -161,13 +162,14 @@ def warp_affine(imgs: torch.Tensor,
     wx = _cubic_weights(sx - x0)
     wy = _cubic_weights(sy - y0)
     x0, y0 = x0.long(), y0.long()
-    out = torch.zeros_like(imgs, dtype=torch.float64)
+    out = torch.zeros_like(imgs)
     for i in range(4):
         yy = (y0 + i - 1 + pad).clamp(0, h + 2 * pad - 1)
         for j in range(4):
             xx = (x0 + j - 1 + pad).clamp(0, w + 2 * pad - 1)
-            out += _gather(padded, yy, xx) * (wy[i] * wx[j])[:, None]
-    return out.round().clamp(0, 255).to(imgs.dtype)
+            weight = (wy[i] * wx[j]).to(imgs.dtype)[:, None]
+            out += gather_pixels(padded, yy, xx) * weight
+    return out.round().clamp(0, 255)
 
 
 def rotation_matrix(angle: torch.Tensor, h: int, w: int) -> torch.Tensor:
@@ -212,8 +214,9 @@ def resize_crop_bilinear(imgs: torch.Tensor, top: torch.Tensor,
     """Crop a per-sample box and resize it to ``out_h x out_w`` as Pillow's
     bilinear ``resize`` does when upsampling (or keeping the size).
 
-    Two passes, horizontal first, each with Pillow's 22-bit fixed-point
-    weights and rounding to uint8 in between; the taps are clamped to the
+    Two passes (batched float64 matmuls, exact), horizontal first, each
+    with Pillow's 22-bit fixed-point weights and rounding to uint8 in
+    between; the taps are clamped to the
     crop, as Pillow resizes the cropped array. Boxes larger than the output
     (downsampling, Pillow's antialiasing filter) are not supported.
 
@@ -231,9 +234,8 @@ def resize_crop_bilinear(imgs: torch.Tensor, top: torch.Tensor,
             f'resize_crop_bilinear: boxes must not exceed the output size '
             f'({out_h}, {out_w}), but got heights up to '
             f'{int(height.max())} and widths up to {int(width.max())}')
-    n = imgs.shape[0]
     dev = imgs.device
-    batch = torch.arange(n, device=dev)
+    n, c, h, w = imgs.shape
 
     def taps(start, size, out):
         centre = (torch.arange(out, device=dev, dtype=torch.float64) +
@@ -247,16 +249,17 @@ def resize_crop_bilinear(imgs: torch.Tensor, top: torch.Tensor,
         i1 = torch.minimum(i0 + 1, (size - 1)[:, None])
         return start[:, None] + i0, start[:, None] + i1, w0, w1
 
-    x0, x1, wx0, wx1 = taps(left, width, out_w)  # (N, out_w)
-    y0, y1, wy0, wy1 = taps(top, height, out_h)
-    img = imgs.double()
-    b = batch[:, None]
-    cols0 = img.permute(0, 3, 1, 2)[b, x0]  # (N, out_w, C, H)
-    cols1 = img.permute(0, 3, 1, 2)[b, x1]
-    horiz = torch.floor((cols0 * wx0[:, :, None, None] + cols1 *
-                         wx1[:, :, None, None] + (1 << 21)) / (1 << 22))
-    horiz = horiz.clamp(0, 255).permute(0, 3, 2, 1)  # (N, H, C, out_w)
-    rows0, rows1 = horiz[b, y0], horiz[b, y1]  # (N, out_h, C, out_w)
-    out = torch.floor((rows0 * wy0[:, :, None, None] + rows1 *
-                       wy1[:, :, None, None] + (1 << 21)) / (1 << 22))
-    return out.clamp(0, 255).permute(0, 2, 1, 3).to(imgs.dtype)
+    def matrix(start, size, length, out):
+        # (N, out, length): Pillow's two fixed-point taps per output pixel
+        i0, i1, w0, w1 = taps(start, size, out)
+        m = torch.zeros(n, out, length, dtype=torch.float64, device=dev)
+        m.scatter_add_(2, i0[..., None], w0[..., None].double())
+        m.scatter_add_(2, i1[..., None], w1[..., None].double())
+        return m.unsqueeze(1)
+
+    half = float(1 << 21)
+    scale = float(1 << 22)
+    horiz = imgs.double() @ matrix(left, width, w, out_w).transpose(2, 3)
+    horiz = torch.floor((horiz + half) / scale).clamp(0, 255)
+    out = matrix(top, height, h, out_h) @ horiz
+    return torch.floor((out + half) / scale).clamp(0, 255).to(imgs.dtype)

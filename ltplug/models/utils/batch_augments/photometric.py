@@ -169,8 +169,7 @@ def pil_hue(imgs: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     """
     x = imgs.float()
     r, g, b = x.unbind(1)
-    maxc, _ = x.max(1)
-    minc, _ = x.min(1)
+    maxc, minc = x.amax(1), x.amin(1)
     cr = maxc - minc
     grey = cr == 0
     crs = torch.where(grey, torch.ones_like(cr), cr)
@@ -182,7 +181,9 @@ def pil_hue(imgs: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     uh = torch.where(grey, 0., torch.trunc(h * 255.).clamp(0, 255))
     us = torch.where(grey, 0., torch.trunc(s * 255.).clamp(0, 255))
     uh = torch.remainder(uh + shift.float().view(-1, 1, 1), 256.)
-    # HSV -> RGB (Pillow's hsv2rgb)
+    # HSV -> RGB (Pillow's hsv2rgb); sector i picks (r, g, b) from
+    # 0: (v, t, p)  1: (q, v, p)  2: (p, v, t)  3: (p, q, v)  4: (t, p, v)
+    # 5: (v, p, q)
     hf = uh * 6. / 255.
     i = torch.floor(hf)
     f = hf - i
@@ -191,17 +192,16 @@ def pil_hue(imgs: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     p = torch.floor(v * (1. - fs) + 0.5).clamp(0, 255)
     q = torch.floor(v * (1. - fs * f) + 0.5).clamp(0, 255)
     t = torch.floor(v * (1. - fs * (1. - f)) + 0.5).clamp(0, 255)
-    sector = torch.remainder(i, 6).long()
-    choices = torch.stack([
-        torch.stack([v, t, p], 0), torch.stack([q, v, p], 0),
-        torch.stack([p, v, t], 0), torch.stack([p, q, v], 0),
-        torch.stack([t, p, v], 0), torch.stack([v, p, q], 0)
-    ], 0)  # (6, 3, N, H, W)
-    idx = sector.unsqueeze(0).unsqueeze(0).expand(1, 3, *sector.shape)
-    rgb = choices.gather(0, idx)[0].permute(1, 0, 2, 3)
+    i = torch.remainder(i, 6)
+    r_out = torch.where((i == 0) | (i == 5), v, torch.where(
+        i == 1, q, torch.where(i == 4, t, p)))
+    g_out = torch.where(i == 0, t, torch.where(
+        i <= 2, v, torch.where(i == 3, q, p)))
+    b_out = torch.where(i <= 1, p, torch.where(
+        i == 2, t, torch.where(i <= 4, v, q)))
+    rgb = torch.stack([r_out, g_out, b_out], 1)
     keep = (us == 0).unsqueeze(1)
-    return torch.where(keep, v.unsqueeze(1).expand_as(rgb),
-                       rgb).to(imgs.dtype)
+    return torch.where(keep, v.unsqueeze(1), rgb).to(imgs.dtype)
 
 
 def weighted_gray(imgs: torch.Tensor,
@@ -232,25 +232,34 @@ def pil_gaussian_blur(imgs: torch.Tensor, sigma: torch.Tensor,
                       passes: int = 3) -> torch.Tensor:
     """``ImageFilter.GaussianBlur(radius=sigma)``: Pillow's 3 extended box
     blurs per axis (horizontal passes first), 24-bit fixed-point weights,
-    edge pixels repeated, rounded to uint8 after every pass."""
+    edge pixels repeated, rounded to uint8 after every pass; each pass is
+    one batched float64 matmul with a banded matrix (exact)."""
     radius = box_radius(sigma, passes)  # (N,) float32
     r_int = torch.floor(radius).double()
     ww = torch.floor((float(1 << 24) / (radius * 2 + 1)).double())
     fw = torch.floor(((1 << 24) - (r_int * 2 + 1) * ww) / 2)
-    reach = int(r_int.max()) + 1
-    offs = torch.arange(-reach, reach + 1, device=imgs.device,
-                        dtype=torch.float64)
-    inner = offs.abs()[None] <= r_int[:, None]
-    edge = offs.abs()[None] == r_int[:, None] + 1
-    kern = torch.where(inner, ww[:, None], torch.where(
-        edge, fw[:, None], torch.zeros_like(ww[:, None])))  # (N, K)
+    n, _, h, w = imgs.shape
+
+    def band(length):
+        # (N, 1, L, L): out[j] = sum_k m[j, k] in[k], edge pixels repeated
+        dev = imgs.device
+        j = torch.arange(length, device=dev)
+        m = torch.zeros(n, length, length, dtype=torch.float64, device=dev)
+        reach = int(r_int.max()) + 1
+        for off in range(-reach, reach + 1):
+            k = (j + off).clamp(0, length - 1).expand(n, -1)
+            wgt = torch.where(r_int >= abs(off), ww, torch.where(
+                r_int + 1 == abs(off), fw, torch.zeros_like(ww)))
+            m.scatter_add_(2, k[..., None], wgt.view(n, 1, 1).expand(
+                n, length, 1))
+        return m.unsqueeze(1)
+
     x = imgs.double()
-    for dim in (3, 2):
-        k = kern.view(-1, 1, 1, 1, kern.shape[1])
-        for _ in range(passes):
-            pad = (reach, reach, 0, 0) if dim == 3 else (0, 0, reach, reach)
-            xp = F.pad(x, pad, mode='replicate')
-            win = xp.unfold(dim, 2 * reach + 1, 1)  # (..., K)
-            x = torch.floor(((win * k).sum(-1) + (1 << 23)) / (1 << 24))
-            x = x.clamp(0, 255)
+    half, scale = float(1 << 23), float(1 << 24)
+    mw = band(w).transpose(2, 3)
+    for _ in range(passes):
+        x = torch.floor((x @ mw + half) / scale).clamp(0, 255)
+    mh = band(h)
+    for _ in range(passes):
+        x = torch.floor((mh @ x + half) / scale).clamp(0, 255)
     return x.to(imgs.dtype)
