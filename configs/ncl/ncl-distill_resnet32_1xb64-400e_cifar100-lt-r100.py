@@ -1,0 +1,46 @@
+# One ResNet-32 (the size of one NCL expert) distilled from the trained,
+# frozen 3-expert NCL model of ncl_resnet32_1xb64-400e_cifar100-lt-r100.py
+# (EnsembleDistiller). Loss: Balanced Softmax on the labels + KD (T = 2,
+# weight 1) towards the experts' mean logits; the cosine feature term is
+# off. Data pipeline, sampler (instance-balanced), batch, schedule and
+# normalisation are the NCL config's own (inherited): RandomCrop(32, 4) +
+# flip + AutoAugment CIFAR10 policy + Cutout 16, 400 epochs. Train the NCL
+# teacher first, or point `checkpoint` at it:
+#   --cfg-options model.teachers.0.checkpoint=PATH
+_base_ = ['./ncl_resnet32_1xb64-400e_cifar100-lt-r100.py']
+
+teacher_config = \
+    '{{ fileDirname }}/ncl_resnet32_1xb64-400e_cifar100-lt-r100.py'
+teacher_checkpoint = \
+    'work_dirs/ncl_resnet32_1xb64-400e_cifar100-lt-r100/epoch_400.pth'
+
+model = dict(
+    _delete_=True,
+    type='EnsembleDistiller',
+    # one expert of the teacher: the same backbone, pooling and head
+    backbone={{_base_.model.backbone}},
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=100,
+        in_channels=64,
+        init_cfg=None,
+        # class counts from the train set (ClassCountsHook)
+        loss=dict(type='BalancedSoftmaxLoss', tau=1.0)),
+    teachers=[
+        dict(name='ncl', config=teacher_config, checkpoint=teacher_checkpoint)
+    ],
+    kd_loss=dict(type='KDLoss', temperature=2.0, loss_weight=1.0),
+    # CBD's term towards the concatenated expert features, e.g.
+    # dict(type='CosineFeatureDistillLoss', loss_weight=40.)
+    feat_loss=None,
+    teacher_bn_mode='eval',
+    data_preprocessor={{_base_.model.data_preprocessor}})
+
+# the NCL optimizer on the student's parameters only (the constructor
+# leaves the frozen teacher, requires_grad=False, out)
+optim_wrapper = dict(constructor='TrainableOptimWrapperConstructor')
+
+# one network: no per-expert metric
+val_evaluator = dict(_delete_=True, type='ShotAccuracy', topk=(1, ))
+test_evaluator = val_evaluator

@@ -1,0 +1,49 @@
+# One ResNet-50 (the size of one NCL expert) distilled from the trained,
+# frozen 3-expert NCL model of ncl_resnet50_4xb64-200e_imagenet-lt.py
+# (EnsembleDistiller). Loss: Balanced Softmax on the labels + KD (T = 2,
+# weight 1) towards the experts' mean logits; the cosine feature term is
+# off. Data pipeline ("randcls": RRC 224 + flip + ColorJitter 0.4 +
+# RandAugment rand-n2-m10-mstd0.5), instance-balanced sampler, batch 4 x 64,
+# 200 epochs cosine, SGD lr 0.2 and normalisation are the NCL config's own
+# (inherited). The student's head is one expert's: a cosine classifier
+# (scale 16, learnable bias). Train the NCL teacher first, or point
+# `checkpoint` at it: --cfg-options model.teachers.0.checkpoint=PATH
+_base_ = ['./ncl_resnet50_4xb64-200e_imagenet-lt.py']
+
+teacher_config = '{{ fileDirname }}/ncl_resnet50_4xb64-200e_imagenet-lt.py'
+teacher_checkpoint = \
+    'work_dirs/ncl_resnet50_4xb64-200e_imagenet-lt/epoch_200.pth'
+
+model = dict(
+    _delete_=True,
+    type='EnsembleDistiller',
+    # one expert of the teacher: the same backbone, pooling and head
+    backbone={{_base_.model.backbone}},
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='CosineClsHead',
+        num_classes=1000,
+        in_channels=2048,
+        scale=16.,
+        bias=True,
+        init_cfg=dict(type='Uniform', layer='Linear', a=-2048**-0.5,
+                      b=2048**-0.5),
+        # class counts from the train set (ClassCountsHook)
+        loss=dict(type='BalancedSoftmaxLoss', tau=1.0)),
+    teachers=[
+        dict(name='ncl', config=teacher_config, checkpoint=teacher_checkpoint)
+    ],
+    kd_loss=dict(type='KDLoss', temperature=2.0, loss_weight=1.0),
+    # CBD's term towards the concatenated expert features, e.g.
+    # dict(type='CosineFeatureDistillLoss', loss_weight=40.)
+    feat_loss=None,
+    teacher_bn_mode='eval',
+    data_preprocessor={{_base_.model.data_preprocessor}})
+
+# the NCL optimizer on the student's parameters only (the constructor
+# leaves the frozen teacher, requires_grad=False, out)
+optim_wrapper = dict(constructor='TrainableOptimWrapperConstructor')
+
+# one network: no per-expert metric
+val_evaluator = dict(_delete_=True, type='ShotAccuracy', topk=(1, 5))
+test_evaluator = val_evaluator
