@@ -15,7 +15,6 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from ltplug.models.utils.teacher import teacher_model_cfg
-
 from tests.helpers import ROOT
 
 CFG_DIR = osp.join(ROOT, 'configs', 'ncl')
