@@ -26,7 +26,7 @@ data_preprocessor = dict(
 
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='CIFARResNet', depth=32),
+    backbone=dict(type='CIFARResNet', depth=32, shortcut='A'),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='CosineClsHead',

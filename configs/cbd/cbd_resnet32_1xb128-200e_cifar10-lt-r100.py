@@ -25,7 +25,7 @@ proj_dim = 64  # feat_dim * number of teachers
 model = dict(
     _delete_=True,
     type='CBDDistiller',
-    backbone=dict(type='CIFARResNet', depth=32),
+    backbone=dict(type='CIFARResNet', depth=32, shortcut='A'),
     # GAP + Linear(64, proj_dim) + ReLU (no BN)
     neck=dict(
         type='LinearNeck',

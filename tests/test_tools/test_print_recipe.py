@@ -219,7 +219,8 @@ def test_pretrained_file_is_reported_and_loaded(tmp_path):
     # BN tensors load unchanged values (MMEngine marks only changed ones)
     assert row['init'].startswith(f'Pretrained {path}: loaded')
     # the weights really are the file's
-    assert row['layers'] == {'constant 0.25': 33}
+    # ResNet-32's 31 convs (stem + 30 in blocks; option-A shortcuts have none)
+    assert row['layers'] == {'constant 0.25': 31}
     assert init_row(report, 'head')['init'] == 'Kaiming fan_in'
 
 

@@ -16,6 +16,7 @@ model = dict(
     backbone=dict(
         type='CIFARResNet',
         depth=32,
+        shortcut='A',  # zero-pad (official); 'B': 1x1 conv + BN
         zero_init_residual=False,
         init_cfg=[
             dict(type='Kaiming', layer='Conv2d', mode='fan_in',
