@@ -11,7 +11,7 @@ _base_ = [
 
 model = dict(
     type='SSDMoCoClassifier',
-    backbone=dict(type='CIFARResNet', depth=32),
+    backbone=dict(type='CIFARResNet', depth=32, shortcut='A'),
     neck=dict(type='GlobalAveragePooling'),
     # plain nn.Linear (PyTorch's default init), as the official classifier
     head=dict(
@@ -85,12 +85,12 @@ train_dataloader = dict(
 val_dataloader = dict(collate_fn=dict(type='default_collate'))
 test_dataloader = val_dataloader
 
-# SGD on all parameters (BN included, no Nesterov); the non-empty
-# paramwise_cfg (a no-op multiplier) makes MMEngine skip the EMA key
-# encoder, whose parameters have requires_grad=False
+# SGD on all trainable parameters (BN included, no Nesterov), in one group
+# (foreach SGD); the constructor leaves out the EMA key encoder, whose
+# parameters have requires_grad=False
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4),
-    paramwise_cfg=dict(norm_decay_mult=1.0))
+    constructor='TrainableOptimWrapperConstructor')
 # lr * 0.5 * (1 + cos(pi * epoch / epochs)), constant inside an epoch
 param_scheduler = dict(
     type='CosineAnnealingLR', T_max=200, eta_min=0., by_epoch=True,

@@ -81,11 +81,11 @@ train_dataloader = dict(
 val_dataloader = dict(collate_fn=dict(type='default_collate'))
 test_dataloader = dict(collate_fn=dict(type='default_collate'))
 
-# the non-empty paramwise_cfg (a no-op multiplier) makes MMEngine skip the
-# EMA key encoder (requires_grad=False)
+# one group of the trainable parameters (foreach SGD): the constructor
+# leaves out the EMA key encoder (requires_grad=False)
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4),
-    paramwise_cfg=dict(norm_decay_mult=1.0))
+    constructor='TrainableOptimWrapperConstructor')
 param_scheduler = dict(
     type='CosineAnnealingLR', T_max=135, eta_min=0., by_epoch=True,
     begin=0, end=135)

@@ -10,7 +10,7 @@ _base_ = [
 
 model = dict(
     type='SSDLWSClassifier',
-    backbone=dict(type='CIFARResNet', depth=32),
+    backbone=dict(type='CIFARResNet', depth=32, shortcut='A'),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(type='LWSHead', num_classes=100, in_channels=64),
     # THE previous stage, in one place (override with
@@ -40,11 +40,11 @@ train_dataloader = dict(
     sampler=dict(_delete_=True, type='ClassAwareSampler', num_samples_cls=2),
     dataset=dict(pipeline=train_pipeline))
 
-# only head.scales trains; the non-empty paramwise_cfg (a no-op multiplier)
-# makes MMEngine leave the frozen parameters out of the optimizer
+# only head.scales trains; the constructor leaves the frozen parameters
+# out of the optimizer (one group)
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4),
-    paramwise_cfg=dict(norm_decay_mult=1.0))
+    constructor='TrainableOptimWrapperConstructor')
 param_scheduler = dict(
     type='CosineAnnealingLR', T_max=5, eta_min=0., by_epoch=True, begin=0,
     end=5)

@@ -40,7 +40,7 @@ train_dataloader = dict(
 
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.2, momentum=0.9, weight_decay=5e-4),
-    paramwise_cfg=dict(norm_decay_mult=1.0))
+    constructor='TrainableOptimWrapperConstructor')
 param_scheduler = dict(
     type='CosineAnnealingLR', T_max=5, eta_min=0., by_epoch=True, begin=0,
     end=5)

@@ -9,7 +9,7 @@ _base_ = [
 
 model = dict(
     type='SSDDistiller',
-    backbone=dict(type='CIFARResNet', depth=32),
+    backbone=dict(type='CIFARResNet', depth=32, shortcut='A'),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(  # hard head
         type='LinearClsHead',
@@ -51,11 +51,11 @@ val_evaluator = [
 ]
 test_evaluator = val_evaluator
 
-# the non-empty paramwise_cfg (a no-op multiplier) makes MMEngine leave the
-# teacher (requires_grad=False) out of the optimizer
+# one group of the trainable parameters (foreach SGD): the constructor
+# leaves the teacher (requires_grad=False) out of the optimizer
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4),
-    paramwise_cfg=dict(norm_decay_mult=1.0))
+    constructor='TrainableOptimWrapperConstructor')
 param_scheduler = dict(
     type='CosineAnnealingLR', T_max=200, eta_min=0., by_epoch=True,
     begin=0, end=200)

@@ -52,7 +52,7 @@ test_evaluator = val_evaluator
 
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4),
-    paramwise_cfg=dict(norm_decay_mult=1.0))
+    constructor='TrainableOptimWrapperConstructor')
 param_scheduler = dict(
     type='CosineAnnealingLR', T_max=135, eta_min=0., by_epoch=True,
     begin=0, end=135)

@@ -80,9 +80,9 @@ def test_config(path):
     opt = cfg.optim_wrapper.optimizer
     assert (opt.type, opt.momentum, opt.weight_decay) == ('SGD', 0.9, 5e-4)
     assert not opt.get('nesterov', False)
-    # frozen parameters are skipped by the optimizer constructor only
-    # when paramwise_cfg is non-empty
-    assert cfg.optim_wrapper.paramwise_cfg
+    # frozen parameters are left out, in one group (foreach SGD)
+    assert cfg.optim_wrapper.constructor == 'TrainableOptimWrapperConstructor'
+    assert not cfg.optim_wrapper.get('paramwise_cfg')
     classes = model.head.num_classes
     assert classes == NUM_CLASSES.get(
         data, 10 if data.startswith('cifar10-') else 100)
