@@ -9,7 +9,7 @@ the normalised model input:
 - *per-sample*: the shipped config's train pipeline (``Compose`` of its
   transforms, as the dataset applies it per image), its ``collate_fn``
   and its data preprocessor;
-- *batched*: the ``-batchaug`` config's pipeline (``PackInputs`` only),
+- *batched*: the ``configs/batchaug`` variant's pipeline (``PackInputs`` only),
   the same collate, and its ``BatchAugDataPreprocessor`` on the CPU
   (training mode: every random op on the whole batch).
 
@@ -48,12 +48,17 @@ from mmengine.registry import DefaultScope  # noqa: E402
 from mmpretrain.registry import MODELS  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+#: method -> (shipped config, its -batchaug variant in configs/batchaug)
 METHODS = {
-    'CE': 'configs/ce/ce_resnet32_1xb128-200e_cifar10-lt-r100{}.py',
-    'SSD stage I':
-    'configs/ssd/ssd-stage1_resnet32_1xb128-200e_cifar10-lt-r100{}.py',
-    'NCL + MoCo':
-    'configs/ncl/ncl-moco_resnet32_1xb64-400e_cifar10-lt-r100{}.py',
+    name: (f'configs/{folder}/{stem}.py',
+           f'configs/batchaug/{stem}-batchaug.py')
+    for name, folder, stem in [
+        ('CE', 'ce', 'ce_resnet32_1xb128-200e_cifar10-lt-r100'),
+        ('SSD stage I', 'ssd',
+         'ssd-stage1_resnet32_1xb128-200e_cifar10-lt-r100'),
+        ('NCL + MoCo', 'ncl',
+         'ncl-moco_resnet32_1xb64-400e_cifar10-lt-r100'),
+    ]
 }
 IMAGENET_CONFIGS = [
     'configs/ce/ce_resnet50_4xb128-90e_imagenet-lt.py',
@@ -130,11 +135,11 @@ def cifar_rows(samples: int, repeat: int,
     images = cifar_images(samples)
     paths = {}
     for name in methods:
-        cfg = Config.fromfile(osp.join(ROOT, METHODS[name].format('')))
-        bs = cfg.train_dataloader.batch_size
-        paths[name] = (make_path(METHODS[name].format(''), images, bs),
-                       make_path(METHODS[name].format('-batchaug'), images,
-                                 bs), bs)
+        ref, batched = METHODS[name]
+        bs = Config.fromfile(osp.join(ROOT,
+                                      ref)).train_dataloader.batch_size
+        paths[name] = (make_path(ref, images, bs),
+                       make_path(batched, images, bs), bs)
     for per, bat, _ in paths.values():  # warm-up (imports, allocator)
         per(), bat()
     rates = {name: ([], []) for name in methods}

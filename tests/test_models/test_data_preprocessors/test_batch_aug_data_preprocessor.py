@@ -15,9 +15,10 @@ MEAN, STD = [125.307, 122.961, 113.8575], [51.5865, 50.847, 51.255]
 CROP_FLIP = [dict(type='BatchRandomCrop', crop_size=32, padding=4),
              dict(type='BatchRandomFlip', prob=0.5)]
 CONFIGS = [
-    'configs/ce/ce_resnet32_1xb128-200e_cifar10-lt-r100-batchaug.py',
-    'configs/ssd/ssd-stage1_resnet32_1xb128-200e_cifar10-lt-r100-batchaug.py',
-    'configs/ncl/ncl-moco_resnet32_1xb64-400e_cifar10-lt-r100-batchaug.py',
+    f'configs/batchaug/{stem}-batchaug.py' for stem in (
+        'ce_resnet32_1xb128-200e_cifar10-lt-r100',
+        'ssd-stage1_resnet32_1xb128-200e_cifar10-lt-r100',
+        'ncl-moco_resnet32_1xb64-400e_cifar10-lt-r100')
 ]
 
 
@@ -94,7 +95,7 @@ def test_batchaug_configs_build_and_give_their_views(rel):
     assert cfg.train_dataloader.dataset.pipeline == [dict(type='PackInputs')]
     n = cfg.train_dataloader.batch_size
     out = pre(_data(n), True)['inputs']
-    views = 1 if '/ce/' in rel else 2
+    views = 1 if '/ce_' in rel else 2
     outs = [out] if views == 1 else out
     assert len(outs) == views and all(o.shape == (n, 3, 32, 32)
                                       for o in outs)

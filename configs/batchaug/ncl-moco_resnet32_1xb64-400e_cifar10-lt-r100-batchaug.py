@@ -3,7 +3,7 @@
 # per sample on each batch on the device by BatchAugDataPreprocessor (the
 # dataset yields the uint8 images unchanged; docs/batch_augment.md).
 # Opt-in; the per-sample MultiView pipeline stays the reference.
-_base_ = ['./ncl-moco_resnet32_1xb64-400e_cifar10-lt-r100.py']
+_base_ = ['../ncl/ncl-moco_resnet32_1xb64-400e_cifar10-lt-r100.py']
 
 # view 1: RandomCrop(32, pad 4) + HFlip + AutoAugment CIFAR10Policy (the
 # same 25 sub-policies, configs/ncl/_base_/cifar10_autoaugment_policy.py)

@@ -3,7 +3,7 @@
 # per sample on each batch on the device by BatchAugDataPreprocessor (the
 # dataset yields the uint8 images unchanged; docs/batch_augment.md).
 # Opt-in; the per-sample MultiView pipeline stays the reference.
-_base_ = ['./ssd-stage1_resnet32_1xb128-200e_cifar10-lt-r100.py']
+_base_ = ['../ssd/ssd-stage1_resnet32_1xb128-200e_cifar10-lt-r100.py']
 
 # query view: pad-4 crop + flip + ColorJitter(0.4, 0.4, 0.4)
 query_view = [

@@ -4,7 +4,7 @@
 # BatchAugDataPreprocessor draws RandomCrop(32, pad 4) + HFlip per sample
 # on each batch (docs/batch_augment.md). Opt-in; the per-sample pipeline
 # stays the reference.
-_base_ = ['./ce_resnet32_1xb128-200e_cifar10-lt-r100.py']
+_base_ = ['../ce/ce_resnet32_1xb128-200e_cifar10-lt-r100.py']
 
 data_preprocessor = dict(
     type='BatchAugDataPreprocessor',
