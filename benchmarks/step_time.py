@@ -86,14 +86,18 @@ class Builder:
         depth (int): CIFAR ResNet depth.
         num_classes (int): Number of classes.
         workdir (str): Folder for the teacher checkpoints it writes.
+        shortcut (str): ``CIFARResNet``'s shortcut, ``'A'`` (zero-pad, the
+            configs') or ``'B'`` (1x1 conv + BN). Defaults to ``'A'``.
     """
 
-    def __init__(self, depth: int, num_classes: int, workdir: str) -> None:
+    def __init__(self, depth: int, num_classes: int, workdir: str,
+                 shortcut: str = 'A') -> None:
         self.depth = depth
         self.num_classes = num_classes
         self.workdir = workdir
         self.width = 64  # CIFAR ResNet's last stage
-        self.backbone = dict(type='CIFARResNet', depth=depth)
+        self.backbone = dict(type='CIFARResNet', depth=depth,
+                             shortcut=shortcut)
         self.pre = dict(num_classes=num_classes, mean=MEAN, std=STD)
 
     def ce(self) -> torch.nn.Module:
@@ -303,6 +307,9 @@ def main(argv=None) -> int:
     parser.add_argument('--threads', type=int, default=None)
     parser.add_argument('--methods', nargs='*', default=None,
                         help='subset of methods (default: all)')
+    parser.add_argument('--shortcut', choices=['A', 'B'], default='A',
+                        help="CIFARResNet shortcut: 'A' zero-pad (the "
+                        "configs'), 'B' 1x1 conv + BN")
     parser.add_argument('--tolerance', type=float, default=0.10)
     parser.add_argument('--strict', action='store_true',
                         help='exit 1 when a method is over its floor')
@@ -321,7 +328,7 @@ def main(argv=None) -> int:
     logger = MMLogger.get_current_instance()
     logger.setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
-        builder = Builder(args.depth, args.classes, tmp)
+        builder = Builder(args.depth, args.classes, tmp, args.shortcut)
         table = method_table(builder, args.batch_size)
         names = args.methods or list(table)
         unknown = sorted(set(names) - set(table))
@@ -347,6 +354,7 @@ def main(argv=None) -> int:
         threads=torch.get_num_threads(),
         batch_size=args.batch_size,
         backbone=f'CIFARResNet-{args.depth}',
+        shortcut=args.shortcut,
         num_classes=args.classes,
         steps=args.steps,
         median_ms={k: round(v * 1000, 2) for k, v in med.items()},

@@ -23,6 +23,7 @@ def test_step_time_tiny(tmp_path):
                (step + fwd) / step) < 0.01
     assert result['floor_ratio_to_ce']['ncl_e3'] == 3.0
     assert result['batch_size'] == 8
+    assert result['shortcut'] == 'A'  # the configs' zero-pad shortcut
     # minor page faults per step of every timed model (Linux counts them)
     faults = result['minor_faults']
     assert set(faults) == set(med)
@@ -34,3 +35,22 @@ def test_step_time_unknown_method_is_refused():
                      'nope'], check=False, timeout=120)
     assert proc.returncode == 2
     assert "unknown methods ['nope']" in proc.stdout
+
+
+def test_step_time_builds_the_chosen_shortcut(tmp_path):
+    """``--shortcut`` reaches every model: 'A' (the configs') has no
+    shortcut parameters, 'B' the 1x1 conv + BN."""
+    from tests.helpers import load_script
+    step_time = load_script('benchmarks/step_time.py')
+    for shortcut, has_conv in (('A', False), ('B', True)):
+        builder = step_time.Builder(20, 4, str(tmp_path), shortcut)
+        for model in (builder.ce(), builder.ncl(2, moco=True)):
+            keys = model.state_dict()
+            assert any('downsample' in k for k in keys) is has_conv
+
+
+def test_step_time_bad_shortcut_is_refused():
+    proc = run_tool(['benchmarks/step_time.py', '--tiny', '--shortcut', 'C'],
+                    check=False, timeout=120)
+    assert proc.returncode == 2
+    assert "invalid choice: 'C'" in proc.stdout
