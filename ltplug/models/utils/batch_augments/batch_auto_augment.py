@@ -5,6 +5,8 @@ from typing import Dict, List, Optional
 import torch
 from mmpretrain.registry import MODELS
 
+from .base_batch_augment import BaseBatchAugment
+
 from . import photometric as P
 from .geometric import (apply_subset, rotation_matrix, shear_matrix,
                         translate_matrix, warp_affine)
@@ -75,7 +77,7 @@ def _op_fn(op: dict):
 
 
 @MODELS.register_module()
-class BatchAutoAugment:
+class BatchAutoAugment(BaseBatchAugment):
     """MMPretrain's ``AutoAugment(policies)`` (fixed-magnitude policies,
     such as ltplug's ``cifar10_policy``) on a batch of RGB images.
 
@@ -99,6 +101,8 @@ class BatchAutoAugment:
         hparams (dict): Defaults merged into every op (the fill of the
             geometric ops). Defaults to ``dict(pad_val=128)``.
     """
+
+    repr_keys = ('num_slots', 'ops')
 
     def __init__(self,
                  policies: List[List[dict]],
@@ -176,12 +180,3 @@ class BatchAutoAugment:
                 apply_subset(imgs, ops[:, slot] == op_id, self._fns[op_id],
                              values[:, slot])
         return imgs
-
-    def __call__(self, imgs: torch.Tensor,
-                 params: Optional[dict] = None) -> torch.Tensor:
-        """Augment ``imgs`` (``(N, 3, H, W)`` RGB, uint8-valued float)."""
-        return self.apply(imgs, params or self.sample_params(imgs))
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}({len(self.policies)} '
-                f'sub-policies, {len(self.ops)} distinct ops)')

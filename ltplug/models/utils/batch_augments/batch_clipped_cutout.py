@@ -1,12 +1,14 @@
 # Copyright (c) ltplug contributors. All rights reserved.
-from typing import Dict, Optional
+from typing import Dict
 
 import torch
 from mmpretrain.registry import MODELS
 
+from .base_batch_augment import BaseBatchAugment, check_prob
+
 
 @MODELS.register_module()
-class BatchClippedCutout:
+class BatchClippedCutout(BaseBatchAugment):
     """ltplug's ``ClippedCutout`` (the reference Cutout that NCL / PaCo use)
     on a batch: per sample and hole, a centre ``(y, x)`` drawn uniformly
     over the pixels and a ``length`` square ``[y - length // 2,
@@ -20,6 +22,8 @@ class BatchClippedCutout:
         prob (float): Probability per sample. Defaults to 1.
     """
 
+    repr_keys = ('length', 'n_holes', 'pad_val', 'prob')
+
     def __init__(self,
                  length: int = 16,
                  n_holes: int = 1,
@@ -31,9 +35,7 @@ class BatchClippedCutout:
         if not isinstance(n_holes, int) or n_holes <= 0:
             raise ValueError(f'BatchClippedCutout: n_holes must be a '
                              f'positive int, but got {n_holes!r}')
-        if not 0. <= prob <= 1.:
-            raise ValueError(f'BatchClippedCutout: prob must be in [0, 1], '
-                             f'but got {prob!r}')
+        check_prob(self.__class__.__name__, prob)
         self.length = length
         self.n_holes = n_holes
         self.pad_val = pad_val
@@ -66,13 +68,3 @@ class BatchClippedCutout:
                      (xs >= cx - half) & (xs < cx + half))
         hole &= params['apply'].view(-1, 1, 1, 1)
         return imgs.masked_fill(hole, self.pad_val)
-
-    def __call__(self, imgs: torch.Tensor,
-                 params: Optional[dict] = None) -> torch.Tensor:
-        """Cut holes out of ``imgs``."""
-        return self.apply(imgs, params or self.sample_params(imgs))
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(length={self.length}, '
-                f'n_holes={self.n_holes}, pad_val={self.pad_val}, '
-                f'prob={self.prob})')

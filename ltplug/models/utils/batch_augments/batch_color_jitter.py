@@ -4,6 +4,8 @@ from typing import Dict, Optional, Tuple
 import torch
 from mmpretrain.registry import MODELS
 
+from .base_batch_augment import BaseBatchAugment, check_prob
+
 from . import photometric as P
 from .geometric import apply_subset
 
@@ -12,7 +14,7 @@ _NAMES = ('brightness', 'contrast', 'saturation', 'hue')
 
 
 @MODELS.register_module()
-class BatchColorJitter:
+class BatchColorJitter(BaseBatchAugment):
     """MMPretrain's ``ColorJitter(brightness, contrast, saturation, hue)``
     with the ``'pillow'`` backend, optionally inside
     ``RandomApply(prob=...)``, on a batch of RGB images.
@@ -35,6 +37,8 @@ class BatchColorJitter:
             to 1.
     """
 
+    repr_keys = ('ranges', 'prob')
+
     def __init__(self,
                  brightness: float = 0.,
                  contrast: float = 0.,
@@ -46,9 +50,7 @@ class BatchColorJitter:
             if value < 0 or (name == 'hue' and value > 0.5):
                 raise ValueError(f'BatchColorJitter: {name} must be >= 0 '
                                  f'(hue <= 0.5), but got {value!r}')
-        if not 0. <= prob <= 1.:
-            raise ValueError(f'BatchColorJitter: prob must be in [0, 1], '
-                             f'but got {prob!r}')
+        check_prob(self.__class__.__name__, prob)
         self.ranges: Tuple[Optional[Tuple[float, float]], ...] = tuple(
             None if not v else ((-v, v) if name == 'hue' else
                                 (max(0., 1 - v), 1 + v))
@@ -85,12 +87,3 @@ class BatchColorJitter:
                 apply_subset(imgs, on & (order[:, pos] == op), self._fns[op],
                              factor[:, op])
         return imgs
-
-    def __call__(self, imgs: torch.Tensor,
-                 params: Optional[dict] = None) -> torch.Tensor:
-        """Jitter the colours of ``imgs``."""
-        return self.apply(imgs, params or self.sample_params(imgs))
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(ranges={self.ranges}, '
-                f'prob={self.prob})')

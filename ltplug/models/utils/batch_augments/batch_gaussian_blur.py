@@ -1,15 +1,17 @@
 # Copyright (c) ltplug contributors. All rights reserved.
-from typing import Dict, Optional, Tuple
+from typing import Dict, Tuple
 
 import torch
 from mmpretrain.registry import MODELS
+
+from .base_batch_augment import BaseBatchAugment, check_prob
 
 from .geometric import apply_subset
 from .photometric import pil_gaussian_blur
 
 
 @MODELS.register_module()
-class BatchGaussianBlur:
+class BatchGaussianBlur(BaseBatchAugment):
     """MMPretrain's ``GaussianBlur(magnitude_range, magnitude_std='inf',
     prob)`` on a batch: each sample is blurred with probability ``prob``
     with its own radius uniform in ``magnitude_range``, by Pillow's
@@ -22,6 +24,8 @@ class BatchGaussianBlur:
         prob (float): Probability per sample. Defaults to 0.5.
     """
 
+    repr_keys = ('magnitude_range', 'prob')
+
     def __init__(self,
                  magnitude_range: Tuple[float, float] = (0.1, 2.0),
                  prob: float = 0.5) -> None:
@@ -30,9 +34,7 @@ class BatchGaussianBlur:
             raise ValueError(f'BatchGaussianBlur: magnitude_range must be '
                              f'(min, max) with 0 < min <= max, but got '
                              f'{magnitude_range!r}')
-        if not 0. <= prob <= 1.:
-            raise ValueError(f'BatchGaussianBlur: prob must be in [0, 1], '
-                             f'but got {prob!r}')
+        check_prob(self.__class__.__name__, prob)
         self.magnitude_range = (float(lo), float(hi))
         self.prob = prob
 
@@ -50,12 +52,3 @@ class BatchGaussianBlur:
         """Blur the selected samples (in place)."""
         return apply_subset(imgs, params['apply'], pil_gaussian_blur,
                             params['sigma'])
-
-    def __call__(self, imgs: torch.Tensor,
-                 params: Optional[dict] = None) -> torch.Tensor:
-        """Blur each sample with probability ``prob``."""
-        return self.apply(imgs, params or self.sample_params(imgs))
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(magnitude_range='
-                f'{self.magnitude_range}, prob={self.prob})')

@@ -1,15 +1,17 @@
 # Copyright (c) ltplug contributors. All rights reserved.
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, Sequence, Union
 
 import torch
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
+from .base_batch_augment import BaseBatchAugment, check_size
+
 from .geometric import crop_batch
 
 
 @MODELS.register_module()
-class BatchRandomCrop:
+class BatchRandomCrop(BaseBatchAugment):
     """MMPretrain's ``RandomCrop(crop_size, padding, pad_val)`` on a batch,
     one offset per sample.
 
@@ -26,19 +28,17 @@ class BatchRandomCrop:
         pad_val (float): Padding value. Defaults to 0.
     """
 
+    repr_keys = ('crop_size', 'padding', 'pad_val')
+
     def __init__(self,
                  crop_size: Union[int, Sequence[int]] = 32,
                  padding: int = 0,
                  pad_val: float = 0.) -> None:
-        if isinstance(crop_size, int):
-            crop_size = (crop_size, crop_size)
-        if len(crop_size) != 2 or min(crop_size) <= 0:
-            raise ValueError(f'BatchRandomCrop: crop_size must be a positive '
-                             f'int or (h, w), but got {crop_size!r}')
         if not isinstance(padding, int) or padding < 0:
             raise ValueError(f'BatchRandomCrop: padding must be an int >= 0, '
                              f'but got {padding!r}')
-        self.crop_size = tuple(crop_size)
+        self.crop_size = check_size(self.__class__.__name__, 'crop_size',
+                                    crop_size)
         self.padding = padding
         self.pad_val = pad_val
 
@@ -63,12 +63,3 @@ class BatchRandomCrop:
             imgs = F.pad(imgs, (self.padding, ) * 4, value=self.pad_val)
         return crop_batch(imgs, params['top'], params['left'],
                           *self.crop_size)
-
-    def __call__(self, imgs: torch.Tensor,
-                 params: Optional[dict] = None) -> torch.Tensor:
-        """Crop ``imgs`` (``(N, C, H, W)``) at random offsets."""
-        return self.apply(imgs, params or self.sample_params(imgs))
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(crop_size={self.crop_size}, '
-                f'padding={self.padding}, pad_val={self.pad_val})')

@@ -1,12 +1,14 @@
 # Copyright (c) ltplug contributors. All rights reserved.
-from typing import Dict, Optional
+from typing import Dict
 
 import torch
 from mmpretrain.registry import MODELS
 
+from .base_batch_augment import BaseBatchAugment, check_prob
+
 
 @MODELS.register_module()
-class BatchRandomFlip:
+class BatchRandomFlip(BaseBatchAugment):
     """MMPretrain's ``RandomFlip(prob, direction)`` on a batch: each sample
     is flipped with probability ``prob`` on its own draw (the output of a
     flipped sample equals ``np.flip``).
@@ -17,11 +19,11 @@ class BatchRandomFlip:
             ``'horizontal'``.
     """
 
+    repr_keys = ('prob', 'direction')
+
     def __init__(self, prob: float = 0.5,
                  direction: str = 'horizontal') -> None:
-        if not 0. <= prob <= 1.:
-            raise ValueError(
-                f'BatchRandomFlip: prob must be in [0, 1], but got {prob!r}')
+        check_prob(self.__class__.__name__, prob)
         if direction not in ('horizontal', 'vertical'):
             raise ValueError(f"BatchRandomFlip: direction must be "
                              f"'horizontal' or 'vertical', but got "
@@ -40,12 +42,3 @@ class BatchRandomFlip:
         dim = 3 if self.direction == 'horizontal' else 2
         return torch.where(params['flip'].view(-1, 1, 1, 1), imgs.flip(dim),
                            imgs)
-
-    def __call__(self, imgs: torch.Tensor,
-                 params: Optional[dict] = None) -> torch.Tensor:
-        """Flip each sample of ``imgs`` with probability ``prob``."""
-        return self.apply(imgs, params or self.sample_params(imgs))
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(prob={self.prob}, '
-                f'direction={self.direction!r})')

@@ -1,14 +1,16 @@
 # Copyright (c) ltplug contributors. All rights reserved.
-from typing import Dict, Optional, Sequence
+from typing import Dict, Sequence
 
 import torch
 from mmpretrain.registry import MODELS
+
+from .base_batch_augment import BaseBatchAugment, check_prob
 
 from .photometric import weighted_gray
 
 
 @MODELS.register_module()
-class BatchRandomGrayscale:
+class BatchRandomGrayscale(BaseBatchAugment):
     """MMPretrain's ``RandomGrayscale(prob, keep_channels=True,
     channel_weights)`` on a batch: each sample turns grey with probability
     ``prob`` (normalised weights, float64 sum, truncated: equal to the
@@ -20,13 +22,13 @@ class BatchRandomGrayscale:
             order. Defaults to (0.2989, 0.587, 0.114) (RGB).
     """
 
+    repr_keys = ('prob', 'channel_weights')
+
     def __init__(self,
                  prob: float = 0.1,
                  channel_weights: Sequence[float] = (0.2989, 0.587,
                                                      0.114)) -> None:
-        if not 0. <= prob <= 1.:
-            raise ValueError(f'BatchRandomGrayscale: prob must be in [0, 1], '
-                             f'but got {prob!r}')
+        check_prob(self.__class__.__name__, prob)
         if len(channel_weights) != 3 or sum(channel_weights) <= 0:
             raise ValueError(f'BatchRandomGrayscale: channel_weights must be '
                              f'3 weights with a positive sum, but got '
@@ -44,12 +46,3 @@ class BatchRandomGrayscale:
         """Grey the selected samples."""
         return torch.where(params['gray'].view(-1, 1, 1, 1),
                            weighted_gray(imgs, self.channel_weights), imgs)
-
-    def __call__(self, imgs: torch.Tensor,
-                 params: Optional[dict] = None) -> torch.Tensor:
-        """Grey each sample with probability ``prob``."""
-        return self.apply(imgs, params or self.sample_params(imgs))
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(prob={self.prob}, '
-                f'channel_weights={self.channel_weights})')

@@ -1,15 +1,17 @@
 # Copyright (c) ltplug contributors. All rights reserved.
 import math
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, Sequence, Tuple, Union
 
 import torch
 from mmpretrain.registry import MODELS
+
+from .base_batch_augment import BaseBatchAugment, check_size
 
 from .geometric import resize_crop_bilinear
 
 
 @MODELS.register_module()
-class BatchRandomResizedCrop:
+class BatchRandomResizedCrop(BaseBatchAugment):
     """MMPretrain's ``RandomResizedCrop(scale, crop_ratio_range,
     aspect_ratio_range, max_attempts, interpolation='bilinear',
     backend='pillow')`` on a batch, one box per sample.
@@ -31,16 +33,14 @@ class BatchRandomResizedCrop:
         max_attempts (int): Defaults to 10.
     """
 
+    repr_keys = ('scale', 'crop_ratio_range', 'aspect_ratio_range',
+                 'max_attempts')
+
     def __init__(self,
                  scale: Union[int, Sequence[int]],
                  crop_ratio_range: Tuple[float, float] = (0.08, 1.0),
                  aspect_ratio_range: Tuple[float, float] = (3. / 4., 4. / 3.),
                  max_attempts: int = 10) -> None:
-        if isinstance(scale, int):
-            scale = (scale, scale)
-        if len(scale) != 2 or min(scale) <= 0:
-            raise ValueError(f'BatchRandomResizedCrop: scale must be a '
-                             f'positive int or (h, w), but got {scale!r}')
         for name, rng in (('crop_ratio_range', crop_ratio_range),
                           ('aspect_ratio_range', aspect_ratio_range)):
             if rng[0] > rng[1] or rng[0] <= 0:
@@ -49,7 +49,7 @@ class BatchRandomResizedCrop:
         if not isinstance(max_attempts, int) or max_attempts < 1:
             raise ValueError(f'BatchRandomResizedCrop: max_attempts must be '
                              f'an int >= 1, but got {max_attempts!r}')
-        self.scale = tuple(scale)
+        self.scale = check_size(self.__class__.__name__, 'scale', scale)
         self.crop_ratio_range = tuple(crop_ratio_range)
         self.aspect_ratio_range = tuple(aspect_ratio_range)
         self.max_attempts = max_attempts
@@ -96,14 +96,3 @@ class BatchRandomResizedCrop:
         return resize_crop_bilinear(imgs, params['top'], params['left'],
                                     params['height'], params['width'],
                                     *self.scale)
-
-    def __call__(self, imgs: torch.Tensor,
-                 params: Optional[dict] = None) -> torch.Tensor:
-        """Random resized crops of ``imgs``."""
-        return self.apply(imgs, params or self.sample_params(imgs))
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(scale={self.scale}, '
-                f'crop_ratio_range={self.crop_ratio_range}, '
-                f'aspect_ratio_range={self.aspect_ratio_range}, '
-                f'max_attempts={self.max_attempts})')

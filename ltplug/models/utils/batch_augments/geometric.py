@@ -184,27 +184,24 @@ def rotation_matrix(angle: torch.Tensor, h: int, w: int) -> torch.Tensor:
     return torch.stack([row0, row1], 1)
 
 
+def _identity_with(value: torch.Tensor, row: int, col: int) -> torch.Tensor:
+    """``(N, 2, 3)`` identity affine matrices with ``[row, col] = value``
+    (rounded to float32 first, as MMCV builds its float32 matrices)."""
+    m = torch.eye(2, 3, dtype=torch.float64, device=value.device)
+    m = m.repeat(value.shape[0], 1, 1)
+    m[:, row, col] = value.float().double()
+    return m
+
+
 def shear_matrix(magnitude: torch.Tensor, direction: str) -> torch.Tensor:
-    """``mmcv.imshear``'s float32 matrix per sample."""
-    m = magnitude.float().double()
-    one, zero = torch.ones_like(m), torch.zeros_like(m)
-    if direction == 'horizontal':
-        rows = [[one, m, zero], [zero, one, zero]]
-    else:
-        rows = [[one, zero, zero], [m, one, zero]]
-    return torch.stack([torch.stack(r, 1) for r in rows], 1)
+    """``mmcv.imshear``'s matrix per sample."""
+    return _identity_with(magnitude, *((0, 1) if direction == 'horizontal'
+                                       else (1, 0)))
 
 
 def translate_matrix(offset: torch.Tensor, direction: str) -> torch.Tensor:
-    """``mmcv.imtranslate``'s float32 matrix per sample (offset in
-    pixels)."""
-    o = offset.float().double()
-    one, zero = torch.ones_like(o), torch.zeros_like(o)
-    if direction == 'horizontal':
-        rows = [[one, zero, o], [zero, one, zero]]
-    else:
-        rows = [[one, zero, zero], [zero, one, o]]
-    return torch.stack([torch.stack(r, 1) for r in rows], 1)
+    """``mmcv.imtranslate``'s matrix per sample (offset in pixels)."""
+    return _identity_with(offset, 0 if direction == 'horizontal' else 1, 2)
 
 
 def resize_crop_bilinear(imgs: torch.Tensor, top: torch.Tensor,
