@@ -14,8 +14,8 @@ from ltplug.models.backbones.cifar_resnet import CIFARResNet
 from tests.helpers import ROOT
 
 # backbone parameters without fc, option A: ResNet-32 counted in
-# test_cifar_resnet.py; ResNet-20 the same way with 3 blocks a stage (LDAM-DRW's
-# resnet20: 269,722 with its 64 * 10 + 10 fc)
+# test_cifar_resnet.py; ResNet-20 the same way with 3 blocks a stage
+# (LDAM-DRW's resnet20: 269,722 with its 64 * 10 + 10 fc)
 OFFICIAL_PARAMS = {20: 269_072, 32: 463_504}
 
 CONFIGS = sorted(

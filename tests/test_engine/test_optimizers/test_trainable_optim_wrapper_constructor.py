@@ -90,8 +90,8 @@ SSD_CIFAR = sorted(
 @pytest.mark.parametrize('path', SSD_CIFAR, ids=osp.basename)
 def test_ssd_configs_one_group_same_decay(path, tmp_path):
     """Before: ``paramwise_cfg=dict(norm_decay_mult=1.0)``, one group per
-    tensor (97 for the CIFAR stage III); now one group, the same parameters with the
-    same lr / weight decay, and no frozen (teacher, EMA key encoder,
+    tensor (97 for the CIFAR stage III); now one group, the same parameters
+    with the same lr / weight decay, and no frozen (teacher, EMA key encoder,
     frozen encoder) parameter in it."""
     cfg = Config.fromfile(osp.join(ROOT, path))
     cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)

@@ -16,9 +16,10 @@ def test_depths_and_output(depth, blocks):
 # (LDAM-DRW's / NCL's resnet_cifar.py, option-A shortcuts, bias-free convs):
 #   stem   conv 3*16*9 = 432, bn 2*16 = 32                            =     464
 #   stage1 5 blocks * (2 * 16*16*9 + 2 * 2*16)                        =  23,360
-#   stage2 16*32*9 + 32*32*9 + 2*2*32 = 13,952; 4 * (2 * 32*32*9 + 128) = 88,192
-#   stage3 32*64*9 + 64*64*9 + 2*2*64 = 55,552; 4 * (2 * 64*64*9 + 256)
-#          = 351,488
+#   stage2 16*32*9 + 32*32*9 + 2*2*32 = 13,952;
+#          4 * (2 * 32*32*9 + 128) = 74,240; together                 =  88,192
+#   stage3 32*64*9 + 64*64*9 + 2*2*64 = 55,552;
+#          4 * (2 * 64*64*9 + 256) = 295,936; together                = 351,488
 #   total 464 + 23,360 + 88,192 + 351,488                             = 463,504
 OFFICIAL_RESNET32_PARAMS = 463_504
 # option B adds 16*32 + 2*32 and 32*64 + 2*64 (1x1 conv + BN, twice)
