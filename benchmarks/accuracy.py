@@ -3,7 +3,7 @@
 top-1, many / medium / few, wall time and images/s.
 
 All methods use ResNet-32, the same data (the LDAM-DRW selection of
-CIFAR-10-LT, the full balanced test set), the same seed and the project's
+CIFAR-10-LT, the full balanced test set), the same seeds and the project's
 own configs, run through ``tools/train.py`` (or ``tools/dist_train.sh`` with
 ``--gpus N``). Multi-stage methods run their stages in order, each stage
 pointed at the previous stage's checkpoint; a stage shared by two methods
@@ -33,6 +33,22 @@ training count 5000-1796, 1077-232 and 139-50). They are recomputed from
 each final model's per-class accuracy (``per_class_accuracy.json``); the
 standard-rule groups stay in ``accuracy.json`` (``shot/*``).
 
+NCL rows: ``ncl`` is the 3-expert ensemble and ``ncl best expert`` its
+best single expert (``ExpertAccuracy``); ``ncl_distill`` is one ResNet-32
+distilled (``EnsembleDistiller``) from the ``ncl`` run of the same budget
+and seed, and ``ncl_single`` one ResNet-32 trained alone with the same
+config minus the teacher (Balanced Softmax, NCL's augmentation: RandomCrop
+32 pad 4, flip, AutoAugment CIFAR10 policy, Cutout 16; batch 64, NCL's
+optimizer). After each seed's methods, every final model's inference
+throughput is timed in this process (``--infer-batch`` random images per
+predict forward, ``--infer-iters`` forwards, median of ``--infer-rounds``
+round-robin rounds) and given as a ratio to the ``ncl`` ensemble's.
+
+Seeds: ``--seeds 0 1 2`` runs every method once per seed (in
+``<work-dir>/seed<S>``; ``--seeds 0``, the default, keeps ``<work-dir>``);
+the table gives mean ± sample std (n - 1) per method, ``accuracy.json``
+the per-seed values (``results.<method>.per_seed``) and the summary.
+
 Outputs ``<work-dir>/accuracy.md`` and ``<work-dir>/accuracy.json``;
 ``--table-only`` rebuilds both from a finished (or stopped) run's
 ``accuracy.json`` and per-class files, e.g. with other thresholds.
@@ -40,7 +56,10 @@ Outputs ``<work-dir>/accuracy.md`` and ``<work-dir>/accuracy.json``;
 Example::
 
     python benchmarks/accuracy.py --work-dir work_dirs/accuracy
-    python benchmarks/accuracy.py --budget full --gpus 8 --data-root data/cifar10
+    python benchmarks/accuracy.py --seeds 0 1 2 \\
+        --methods ce balanced_softmax ncl ncl_distill ncl_single
+    python benchmarks/accuracy.py --budget full --gpus 8 \\
+        --data-root data/cifar10
 """
 import argparse
 import glob
@@ -51,7 +70,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED_CIFAR10 = osp.join(osp.dirname(ROOT), 'shared', 'data', 'cifar10')
@@ -100,6 +119,10 @@ SSD_STAGE3 = Stage(
     needs={'stage2': 'ssd_stage2'},
     overrides="model = dict(teacher=dict(checkpoint='{stage2}'))\n")
 
+NCL = Stage('ncl', 'configs/ncl/ncl_resnet32_1xb64-400e_cifar10-lt-r100.py')
+NCL_DISTILL_CONFIG = \
+    'configs/ncl/ncl-distill_resnet32_1xb64-400e_cifar10-lt-r100.py'
+
 METHODS: Dict[str, List[Stage]] = {
     'ce': [CE],
     'balanced_softmax': [
@@ -124,7 +147,31 @@ METHODS: Dict[str, List[Stage]] = {
               "    name='vanilla', checkpoint='{teacher}', config="
               "{teacher_config!r})])\n"),
     ],
-    'ncl': [Stage('ncl', 'configs/ncl/ncl_resnet32_1xb64-400e_cifar10-lt-r100.py')],
+    'ncl': [NCL],
+    # one ResNet-32 distilled from the NCL run of the same budget (its
+    # teacher), trained with NCL's augmentation (RandomCrop 32 pad 4 + flip
+    # + AutoAugment CIFAR10 policy + Cutout 16), batch 64 and schedule
+    'ncl_distill': [
+        NCL,
+        Stage('ncl_distill', NCL_DISTILL_CONFIG, needs={'teacher': 'ncl'},
+              overrides="model = dict(teachers=[dict(\n"
+              "    name='ncl', checkpoint='{teacher}', config="
+              "{ncl_config!r})])\n"),
+    ],
+    # one NCL expert trained alone at the same budget: the distilled
+    # network's config without its teacher, i.e. the same ResNet-32 and
+    # head, Balanced Softmax (NCL's CE term for one expert; its
+    # hard-category and mutual-distillation terms need >= 2 experts),
+    # NCL's augmentation, batch 64 and schedule
+    'ncl_single': [
+        Stage('ncl_single', NCL_DISTILL_CONFIG,
+              overrides="model = dict(_delete_=True, type='ImageClassifier',"
+              "\n    backbone={{{{_base_.model.backbone}}}},"
+              "\n    neck={{{{_base_.model.neck}}}},"
+              "\n    head={{{{_base_.model.head}}}},"
+              "\n    data_preprocessor="
+              "{{{{_base_.model.data_preprocessor}}}})\n"),
+    ],
 }
 
 PUBLISHED = {  # CIFAR-10-LT ratio 100, ResNet-32, top-1 (%)
@@ -149,7 +196,8 @@ def _common_overrides(args, finetune: bool, data_root: str) -> str:
         f"persistent_workers={args.workers > 0}, "
         f"dataset=dict({data_val}))",
         "test_dataloader = val_dataloader",
-        "randomness = dict(seed=0, deterministic=False)",
+        f"randomness = dict(seed={getattr(args, 'seed', 0)}, "
+        "deterministic=False)",
         "default_hooks = dict(logger=dict(interval=20), "
         "checkpoint=dict(interval=1, max_keep_ckpts=1))",
     ]
@@ -246,6 +294,12 @@ def regroup(per_class_path: str, many_thr: int,
     return out
 
 
+def stage_fields() -> Dict[str, str]:
+    """The config paths a stage's overrides may name."""
+    return dict(teacher_config=osp.join(ROOT, CBD_TEACHER.config),
+                ncl_config=osp.join(ROOT, NCL.config))
+
+
 def write_stage_config(path: str, stage: Stage, args, data_root: str,
                        fields: Dict[str, str]) -> None:
     """Write the config a stage trains with: its method config plus the
@@ -281,7 +335,7 @@ def run_stage(stage: Stage, args, done: Dict[str, dict],
     os.makedirs(cfg_dir, exist_ok=True)
     fields = {k: _last_checkpoint(done[v]['work_dir'])
               for k, v in stage.needs.items()}
-    fields['teacher_config'] = osp.join(ROOT, CBD_TEACHER.config)
+    fields.update(stage_fields())
     cfg_path = osp.join(cfg_dir, f'{stage.name}.py')
     write_stage_config(cfg_path, stage, args, data_root, fields)
     if args.gpus > 1:
@@ -319,37 +373,110 @@ def run_stage(stage: Stage, args, done: Dict[str, dict],
     return record
 
 
-def _fmt(v) -> str:
-    if v is None or (isinstance(v, float) and v != v):
+def mean_std(
+        values: Sequence[Any]) -> Tuple[Optional[float], Optional[float], int]:
+    """Mean, sample standard deviation (n - 1; None for one value) and
+    number of the values that are numbers (None and nan left out)."""
+    vals = [float(v) for v in values
+            if v is not None and not (isinstance(v, float) and v != v)]
+    if not vals:
+        return None, None, 0
+    std = statistics.stdev(vals) if len(vals) > 1 else None
+    return statistics.fmean(vals), std, len(vals)
+
+
+def fmt_runs(values: Sequence[Any], digits: int = 2) -> str:
+    """One table cell over seeds: ``'m'`` for one run, ``'m ± s'`` (sample
+    std) for several, ``'-'`` for none."""
+    mean, std, _ = mean_std(values)
+    if mean is None:
         return '-'
-    return f'{v:.2f}' if isinstance(v, float) else str(v)
+    if std is None:
+        return f'{mean:.{digits}f}'
+    return f'{mean:.{digits}f} ± {std:.{digits}f}'
+
+
+def seed_runs(result: dict) -> Dict[str, dict]:
+    """A method's runs by seed (an ``accuracy.json`` written before
+    ``--seeds`` holds one seed-0 run at the top level)."""
+    return result.get('per_seed') or {'0': result}
+
+
+#: the table's columns after the method: (header, key or function of one
+#: run, digits)
+COLUMNS = [
+    ('top-1', lambda r: r['metrics'].get('shot/top1'), 2),
+    ('many', lambda r: r['groups']['many'], 2),
+    ('medium', lambda r: r['groups']['medium'], 2),
+    ('few', lambda r: r['groups']['few'], 2),
+    ('wall time (s, all stages)', lambda r: r['wall_s'], 0),
+    ('images/s (train, last stage)', lambda r: r.get('images_per_s'), 2),
+    ('images/s (inference)', lambda r: r.get('infer_images_per_s'), 1),
+    ('x NCL ensemble (inference)', lambda r: r.get('infer_ratio'), 2),
+]
+
+
+def _best_expert(run: dict) -> dict:
+    """NCL's best single expert as a run of its own: its top-1 only (its
+    groups are not computed: the per-class file is the ensemble's)."""
+    nan = float('nan')
+    top1 = run['metrics'].get('expert/best_single_top1')
+    return dict(metrics={'shot/top1': top1}, wall_s=run['wall_s'],
+                groups=dict(many=nan, medium=nan, few=nan))
+
+
+def table_rows(results: Dict[str, dict]) -> List[Tuple[str, List[dict]]]:
+    """``(row name, runs)`` in METHODS order; ``ncl`` is followed by its
+    best single expert (``ncl best expert``) when ExpertAccuracy ran."""
+    rows = []
+    for name in sorted(results, key=list(METHODS).index):
+        runs = list(seed_runs(results[name]).values())
+        rows.append((name, runs))
+        if name == 'ncl' and any('expert/best_single_top1' in r['metrics']
+                                 for r in runs):
+            rows.append(('ncl best expert', [_best_expert(r) for r in runs]))
+    return rows
+
+
+def summarize(results: Dict[str, dict]) -> Dict[str, dict]:
+    """Per row: ``{column: {mean, std, n}}`` over its seeds (into
+    ``accuracy.json``)."""
+    out = {}
+    for name, runs in table_rows(results):
+        out[name] = {}
+        for header, get, _ in COLUMNS:
+            mean, std, n = mean_std([get(r) for r in runs])
+            out[name][header] = dict(mean=mean, std=std, n=n)
+    return out
 
 
 def write_table(results: Dict[str, dict], args) -> str:
-    """Markdown table (also written to ``accuracy.md``)."""
+    """Markdown table (also written to ``accuracy.md``): mean ± sample std
+    over the seeds that ran."""
     budget = (f'CPU budget: {args.epochs} epochs from scratch, '
               f'{args.ft_epochs} for fine-tuning stages'
               if args.budget == 'cpu' else 'full schedules of the configs')
     data = ('TINY smoke run (12 images per class, ratio 10, 4 test images '
             'per class): the figures mean nothing'
             if args.tiny else 'CIFAR-10-LT ratio 100, full test set')
+    seeds = list(getattr(args, 'seeds', [0]))
+    spread = (f'seeds {", ".join(map(str, seeds))}: mean ± sample std '
+              f'(n - 1) over {len(seeds)} runs per method'
+              if len(seeds) > 1 else f'seed {seeds[0]}, one run per method')
     lines = [
-        f'{data}; ResNet-32, seed 0; {budget}.',
+        f'{data}; ResNet-32, {spread}; {budget}.',
         '',
-        '| method | top-1 | many | medium | few | wall time (s, all stages)'
-        ' | images/s (last stage) | published top-1 |',
-        '|---|---|---|---|---|---|---|---|',
+        '| method | ' + ' | '.join(h for h, _, _ in COLUMNS) +
+        ' | published top-1 |',
+        '|---' * (len(COLUMNS) + 2) + '|',
     ]
     sizes = None
-    for name in sorted(results, key=list(METHODS).index):
-        r = results[name]
-        m, g = r['metrics'], r['groups']
-        sizes = g['sizes']
-        lines.append(
-            f"| {name} | {_fmt(m.get('shot/top1'))} | "
-            f"{_fmt(g['many'])} | {_fmt(g['medium'])} | "
-            f"{_fmt(g['few'])} | {r['wall_s']:.0f} | "
-            f"{_fmt(r['images_per_s'])} | {PUBLISHED.get(name, '-')} |")
+    for name, runs in table_rows(results):
+        if name in results:
+            sizes = runs[-1]['groups'].get('sizes', sizes)
+        cells = [fmt_runs([get(r) for r in runs], d) for _, get, d in COLUMNS]
+        lines.append(f'| {name} | ' + ' | '.join(cells) +
+                     f" | {PUBLISHED.get(name, '-')} |")
     if sizes is not None:
         lines += [
             '',
@@ -357,6 +484,21 @@ def write_table(results: Dict[str, dict], args) -> str:
             f'{args.few_thr} to {args.many_thr}, fewer than {args.few_thr} '
             f"training images ({sizes['many']} / {sizes['medium']} / "
             f"{sizes['few']} classes; mean of per-class top-1).",
+        ]
+    if any(name.startswith('ncl') for name in results):
+        lines += [
+            '',
+            'ncl: the 3-expert ensemble (mean logits); ncl best expert: its '
+            'best single expert (ExpertAccuracy; top-1 only); ncl_single: '
+            'one ResNet-32 trained alone with NCL\'s augmentation, batch and '
+            'schedule and Balanced Softmax; ncl_distill: one ResNet-32 '
+            'distilled from the ncl run of the same budget and seed (Balanced '
+            'Softmax + KD, T = 2, to the ensemble\'s mean logits), NCL\'s '
+            'augmentation (RandomCrop 32 pad 4, flip, AutoAugment CIFAR10 '
+            'policy, Cutout 16). Inference images/s: a timed predict loop '
+            'of every final model in one process (batch '
+            f'{getattr(args, "infer_batch", "-")}), ratios against the '
+            'ensemble of the same run.',
         ]
     return '\n'.join(lines) + '\n'
 
@@ -391,14 +533,93 @@ def write_outputs(results: Dict[str, dict], args) -> str:
         json.dump(dict(budget=args.budget, epochs=args.epochs,
                        ft_epochs=args.ft_epochs, tiny=args.tiny,
                        many_thr=args.many_thr, few_thr=args.few_thr,
-                       results=results), f, indent=2)
+                       seeds=list(getattr(args, 'seeds', [0])),
+                       summary=summarize(results), results=results), f,
+                  indent=2)
     return table
+
+
+def load_predictor(config: str, checkpoint: str):
+    """A trained model for prediction: built from a run's config without
+    its teachers (they do not predict), the checkpoint loaded, eval mode."""
+    import ltplug  # noqa: F401  (registers the components)
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import load_checkpoint
+    from mmpretrain.registry import MODELS
+
+    from ltplug.models.utils.teacher import teacher_model_cfg
+    init_default_scope('mmpretrain')
+    cfg = teacher_model_cfg(config, config)
+    if 'teachers' in cfg or 'teacher' in cfg:
+        cfg.pop('teacher', None)
+        cfg['teachers'] = []
+    if 'init_checkpoint' in cfg:
+        cfg['init_checkpoint'] = None
+    model = MODELS.build(cfg)
+    load_checkpoint(model, checkpoint, map_location='cpu', strict=False,
+                    logger='silent')
+    return model.eval()
+
+
+def inference_speed(models: Dict[str, Any], batch: int, iters: int,
+                    rounds: int) -> Dict[str, float]:
+    """Images/s of each model's predict forward on one random CIFAR batch.
+
+    The models run in one process, round-robin (every round times each
+    model for ``iters`` forwards after one warm-up forward), so that they
+    share the machine's state; the median over ``rounds`` is kept.
+
+    Args:
+        models (dict): ``{name: model}`` (eval mode, with a data
+            preprocessor).
+        batch (int): Images per forward.
+        iters (int): Timed forwards per model and round.
+        rounds (int): Rounds.
+
+    Returns:
+        dict[str, float]: Images/s by name.
+    """
+    import torch
+    g = torch.Generator().manual_seed(0)
+    images = [torch.randint(0, 256, (3, 32, 32), generator=g,
+                            dtype=torch.uint8) for _ in range(batch)]
+    times: Dict[str, List[float]] = {name: [] for name in models}
+    with torch.no_grad():
+        inputs = {name: m.data_preprocessor(dict(inputs=images),
+                                            False)['inputs']
+                  for name, m in models.items()}
+        for name, m in models.items():
+            m(inputs[name], mode='predict')  # warm-up
+        for _ in range(rounds):
+            for name, m in models.items():
+                t0 = time.perf_counter()
+                for _ in range(iters):
+                    m(inputs[name], mode='predict')
+                times[name].append(time.perf_counter() - t0)
+    return {name: round(batch * iters / statistics.median(t), 1)
+            for name, t in times.items()}
+
+
+def measure_inference(records: Dict[str, dict], args) -> None:
+    """Add ``infer_images_per_s`` and ``infer_ratio`` (against ``ncl``, the
+    ensemble, when it ran) to each method's run record, in place."""
+    models = {m: load_predictor(r['config'], _last_checkpoint(r['work_dir']))
+              for m, r in records.items()}
+    speed = inference_speed(models, args.infer_batch, args.infer_iters,
+                            args.infer_rounds)
+    base = speed.get('ncl')
+    for m, r in records.items():
+        r['infer_images_per_s'] = speed[m]
+        r['infer_ratio'] = round(speed[m] / base, 3) if base else None
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--methods', nargs='*', default=list(METHODS),
                         choices=list(METHODS))
+    parser.add_argument('--seeds', nargs='+', type=int, default=[0],
+                        help='run every method once per seed; the table '
+                        'gives mean ± sample std')
     parser.add_argument('--budget', choices=['cpu', 'full'], default='cpu')
     parser.add_argument('--epochs', type=int, default=10)
     parser.add_argument('--ft-epochs', type=int, default=2)
@@ -411,6 +632,13 @@ def parse_args(argv=None):
                         help='many-shot: more training images than this')
     parser.add_argument('--few-thr', type=int, default=200,
                         help='few-shot: fewer training images than this')
+    parser.add_argument('--infer-batch', type=int, default=128,
+                        help='images per forward of the inference timing')
+    parser.add_argument('--infer-iters', type=int, default=10,
+                        help='timed forwards per model and round')
+    parser.add_argument('--infer-rounds', type=int, default=3)
+    parser.add_argument('--no-infer-speed', action='store_true',
+                        help='skip the inference timing')
     parser.add_argument('--table-only', action='store_true',
                         help="rebuild the table from --work-dir's "
                         'accuracy.json and per-class files, no training')
@@ -419,19 +647,25 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if not args.methods:
         parser.error('--methods needs at least one method')
+    if len(set(args.seeds)) != len(args.seeds):
+        parser.error(f'--seeds repeats a seed: {args.seeds}')
     if args.few_thr > args.many_thr:
         parser.error(f'--few-thr ({args.few_thr}) must not exceed '
                      f'--many-thr ({args.many_thr})')
     if args.epochs < 1 or args.ft_epochs < 1:
         parser.error('--epochs and --ft-epochs must be >= 1')
+    if min(args.infer_batch, args.infer_iters, args.infer_rounds) < 1:
+        parser.error('--infer-batch, --infer-iters and --infer-rounds must '
+                     'be >= 1')
     if args.tiny:
         args.epochs, args.ft_epochs, args.workers = 1, 1, 0
+        args.infer_batch, args.infer_iters, args.infer_rounds = 8, 1, 1
     return args
 
 
 def table_only(args) -> str:
     """Rebuild the outputs from a run's ``accuracy.json``: the groups are
-    recomputed with this call's thresholds from each method's last-stage
+    recomputed with this call's thresholds from each run's last-stage
     per-class file; everything else is kept."""
     path = osp.join(args.work_dir, 'accuracy.json')
     if not osp.isfile(path):
@@ -440,29 +674,44 @@ def table_only(args) -> str:
         run = json.load(f)
     for key in ('budget', 'epochs', 'ft_epochs', 'tiny'):
         setattr(args, key, run[key])
+    args.seeds = run.get('seeds', [0])
     results = run['results']
-    for r in results.values():
-        per_class = r.get('per_class') or _last_per_class(
-            osp.join(args.work_dir, r['stages'][-1]))
-        r['per_class'] = per_class
-        r['groups'] = regroup(per_class, args.many_thr, args.few_thr)
+    for result in results.values():
+        for seed, r in seed_runs(result).items():
+            per_class = r.get('per_class') or _last_per_class(
+                osp.join(seed_dir(args, int(seed)), result['stages'][-1]))
+            r['per_class'] = per_class
+            r['groups'] = regroup(per_class, args.many_thr, args.few_thr)
     return write_outputs(results, args)
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    if args.table_only:
-        print(table_only(args))
-        return 0
-    os.makedirs(args.work_dir, exist_ok=True)
-    data_root = prepare_data(args)
+def seed_dir(args, seed: int) -> str:
+    """Where one seed's stages run: ``<work-dir>`` for ``--seeds 0`` (the
+    layout before ``--seeds``), else ``<work-dir>/seed<S>``."""
+    if list(args.seeds) == [0]:
+        return args.work_dir
+    return osp.join(args.work_dir, f'seed{seed}')
+
+
+def run_seed(seed: int, args, data_root: str,
+             results: Dict[str, dict]) -> None:
+    """Train every method of ``args.methods`` with ``seed`` into
+    ``results[method]['per_seed'][str(seed)]`` (the outputs rewritten after
+    each method), then time the final models' inference."""
+    run_args = argparse.Namespace(**vars(args))
+    run_args.seed, run_args.work_dir = seed, seed_dir(args, seed)
+    os.makedirs(run_args.work_dir, exist_ok=True)
     done: Dict[str, dict] = {}
-    results: Dict[str, dict] = {}
+    finals: Dict[str, dict] = {}
     for method in args.methods:
-        records = [run_stage(s, args, done, data_root)
-                   for s in METHODS[method]]
-        results[method] = dict(
-            stages=[s.name for s in METHODS[method]],
+        stages = METHODS[method]
+        records = [run_stage(s, run_args, done, data_root) for s in stages]
+        result = results.setdefault(
+            method, dict(stages=[s.name for s in stages], per_seed={}))
+        finals[method] = result['per_seed'][str(seed)] = dict(
+            work_dir=records[-1]['work_dir'],
+            config=osp.join(run_args.work_dir, 'configs',
+                            f'{stages[-1].name}.py'),
             wall_s=sum(r['wall_s'] for r in records),
             images_per_s=records[-1]['images_per_s'],
             metrics={k: v for k, v in records[-1]['metrics'].items()
@@ -472,8 +721,23 @@ def main(argv=None) -> int:
                            args.few_thr))
         # Rewritten after every method, so a long run that is stopped
         # still leaves the rows it finished.
-        table = write_outputs(results, args)
-    print(table)
+        write_outputs(results, args)
+    if not args.no_infer_speed:
+        measure_inference(finals, args)
+        write_outputs(results, args)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.table_only:
+        print(table_only(args))
+        return 0
+    os.makedirs(args.work_dir, exist_ok=True)
+    data_root = prepare_data(args)
+    results: Dict[str, dict] = {}
+    for seed in args.seeds:
+        run_seed(seed, args, data_root, results)
+    print(write_outputs(results, args))
     return 0
 
 

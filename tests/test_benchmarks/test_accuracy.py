@@ -24,7 +24,7 @@ def test_stage_config_loads(name, budget, tmp_path):
     args = accuracy.parse_args(['--budget', budget, '--epochs', '7',
                                 '--ft-epochs', '3'])
     fields = {k: f'/ckpt/{v}.pth' for k, v in stage.needs.items()}
-    fields['teacher_config'] = osp.join(ROOT, accuracy.CBD_TEACHER.config)
+    fields.update(accuracy.stage_fields())
     path = str(tmp_path / 'cfg.py')
     accuracy.write_stage_config(path, stage, args, '/data/c10', fields)
     cfg = Config.fromfile(path)
@@ -48,6 +48,7 @@ def test_tiny_chain_writes_table(cifar10_root, tmp_path):
         result = json.load(f)
     lws = result['results']['lws']
     assert lws['stages'] == ['ce', 'lws']
+    lws = lws['per_seed']['0']
     assert 0 <= lws['metrics']['shot/top1'] <= 100
     assert lws['wall_s'] > 0
     table = open(osp.join(work, 'accuracy.md')).read()
@@ -55,6 +56,29 @@ def test_tiny_chain_writes_table(cifar10_root, tmp_path):
     # the groups come from the final model's per-class file
     assert lws['per_class'].startswith(osp.join(work, 'lws'))
     assert set(lws['groups']) == {'many', 'medium', 'few', 'sizes'}
+
+
+def test_tiny_ncl_distill_end_to_end(cifar10_root, tmp_path):
+    """ncl_distill trains its NCL teacher, then the student from that
+    checkpoint; the table has the ensemble, best-expert and distilled rows
+    with inference images/s against the ensemble."""
+    work = str(tmp_path / 'acc')
+    run_tool(['benchmarks/accuracy.py', '--tiny', '--methods',
+              'ncl_distill', '--data-root', cifar10_root, '--work-dir',
+              work], timeout=900)
+    with open(osp.join(work, 'accuracy.json')) as f:
+        result = json.load(f)['results']['ncl_distill']
+    assert result['stages'] == ['ncl', 'ncl_distill']
+    run = result['per_seed']['0']
+    assert 0 <= run['metrics']['shot/top1'] <= 100
+    assert run['infer_images_per_s'] > 0
+    # ncl itself was not asked for: no ratio base
+    assert run['infer_ratio'] is None
+    cfg = Config.fromfile(osp.join(work, 'configs', 'ncl_distill.py'))
+    assert cfg.model.teachers[0].checkpoint.startswith(
+        osp.join(work, 'ncl'))
+    table = open(osp.join(work, 'accuracy.md')).read()
+    assert '| ncl_distill |' in table
 
 
 def write_per_class(path, counts, top1):
@@ -108,3 +132,173 @@ def test_bad_thresholds_and_missing_run(tmp_path):
         accuracy.parse_args(['--many-thr', '10', '--few-thr', '20'])
     with pytest.raises(SystemExit, match='does not exist'):
         accuracy.main(['--work-dir', str(tmp_path), '--table-only'])
+
+
+def test_ncl_rows_stage_configs(tmp_path):
+    """ncl_distill's teacher is the ncl stage's checkpoint built from the
+    NCL config; ncl_single is the distilled network's config without its
+    teacher (a plain ImageClassifier, the same data pipeline)."""
+    assert [s.name for s in accuracy.METHODS['ncl_distill']] == [
+        'ncl', 'ncl_distill']
+    args = accuracy.parse_args(['--epochs', '7'])
+    args.seed = 2
+    fields = dict(accuracy.stage_fields(), teacher='/ckpt/ncl.pth')
+    cfgs = {}
+    for name in ('ncl', 'ncl_distill', 'ncl_single'):
+        path = str(tmp_path / f'{name}.py')
+        accuracy.write_stage_config(path, STAGES[name], args, '/data/c10',
+                                    fields)
+        cfgs[name] = Config.fromfile(path)
+    distill, single, ncl = cfgs['ncl_distill'], cfgs['ncl_single'], \
+        cfgs['ncl']
+    spec, = distill.model.teachers
+    assert spec.checkpoint == '/ckpt/ncl.pth'
+    assert spec.config == osp.join(ROOT, accuracy.NCL.config)
+    assert distill.model.type == 'EnsembleDistiller'
+    assert single.model.type == 'ImageClassifier'
+    assert set(single.model) == {'type', 'backbone', 'neck', 'head',
+                                 'data_preprocessor'}
+    assert single.model.head == distill.model.head
+    assert single.model.head.loss.type == 'BalancedSoftmaxLoss'
+    for cfg in (distill, single):
+        assert cfg.train_dataloader.dataset.pipeline == \
+            ncl.train_dataloader.dataset.pipeline
+        assert cfg.train_dataloader.batch_size == 64
+        assert cfg.train_cfg.max_epochs == 7
+        assert cfg.randomness.seed == 2
+
+
+def run(top1, many, wall, **kw):
+    return dict(metrics={'shot/top1': top1, **kw.pop('metrics', {})},
+                groups=dict(many=many, medium=50., few=float('nan'),
+                            sizes=dict(many=3, medium=4, few=3)),
+                wall_s=wall, images_per_s=None, **kw)
+
+
+def test_table_mean_std_hand_computed(tmp_path):
+    results = dict(
+        ce=dict(stages=['ce'], per_seed={
+            '0': run(40., 80., 100.), '1': run(42., 90., 110.),
+            '2': run(44., 85., 120.)}),
+        ncl=dict(stages=['ncl'], per_seed={
+            '0': run(60., 70., 300., infer_images_per_s=100.,
+                     infer_ratio=1.0,
+                     metrics={'expert/best_single_top1': 58.}),
+            '1': run(62., 70., 300., infer_images_per_s=110.,
+                     infer_ratio=1.0,
+                     metrics={'expert/best_single_top1': 57.})}),
+        ncl_distill=dict(stages=['ncl', 'ncl_distill'], per_seed={
+            '0': run(59., 70., 400., infer_images_per_s=300.,
+                     infer_ratio=3.0),
+            '1': run(61., 70., 400., infer_images_per_s=308.,
+                     infer_ratio=2.8)}))
+    args = accuracy.parse_args(['--seeds', '0', '1', '2', '--work-dir',
+                                str(tmp_path)])
+    table = accuracy.write_outputs(results, args)
+    # top-1 (40, 42, 44): mean 42, sample std 2; many (80, 90, 85): 85, 5;
+    # medium 50 three times: std 0; few nan: '-'; wall (100, 110, 120)
+    assert ('| ce | 42.00 ± 2.00 | 85.00 ± 5.00 | 50.00 ± 0.00 | - | '
+            '110 ± 10 | - | - | - | 70.4 |') in table
+    # best expert (58, 57): 57.5, std sqrt(0.5) = 0.71; top-1 only
+    assert '| ncl best expert | 57.50 ± 0.71 | - | - | - |' in table
+    assert '| ncl | 61.00 ± 1.41 |' in table
+    # images/s (300, 308): 304 +- 5.66; ratio (3.0, 2.8): 2.90 +- 0.14
+    assert ('| ncl_distill | 60.00 ± 1.41 | 70.00 ± 0.00 | 50.00 ± 0.00 | '
+            '- | 400 ± 0 | - | 304.0 ± 5.7 | 2.90 ± 0.14 | - |') in table
+    assert 'seeds 0, 1, 2: mean ± sample std' in table
+    rows = [line.split(' | ')[0] for line in table.splitlines()
+            if line.startswith('| ') and not line.startswith('| method')]
+    assert rows == ['| ce', '| ncl', '| ncl best expert', '| ncl_distill']
+    out = json.loads((tmp_path / 'accuracy.json').read_text())
+    assert out['seeds'] == [0, 1, 2]
+    top1 = out['summary']['ce']['top-1']
+    assert top1['mean'] == pytest.approx(42.) and top1['n'] == 3
+    assert top1['std'] == pytest.approx(2.)
+    assert out['summary']['ncl_distill']['top-1']['n'] == 2
+    # the per-seed values are kept
+    assert out['results']['ce']['per_seed']['1']['metrics'][
+        'shot/top1'] == 42.
+    # one seed: plain values
+    one = accuracy.parse_args(['--work-dir', str(tmp_path)])
+    table = accuracy.write_table(
+        dict(ce=dict(stages=['ce'], per_seed={'0': run(40., 80., 100.)})),
+        one)
+    assert '| ce | 40.00 | 80.00 | 50.00 | - | 100 | - |' in table
+    assert 'seed 0, one run per method' in table
+
+
+def test_seeds_run_every_method_per_seed(tmp_path, monkeypatch):
+    """--seeds 0 1: each method's stages run once per seed, in its own
+    folder and with that seed in the config; shared stages once per seed."""
+    calls = []
+
+    def fake_run_stage(stage, args, done, data_root, extra_args=()):
+        if stage.name not in done:
+            calls.append((args.seed, stage.name, args.work_dir))
+            path = osp.join(args.work_dir, 'cfg.py')
+            fields = dict(accuracy.stage_fields(),
+                          **{k: '/ckpt.pth' for k in stage.needs})
+            accuracy.write_stage_config(path, stage, args, data_root,
+                                        fields)
+            seed_line = [line for line in open(path)
+                         if line.startswith('randomness')]
+            assert f'seed={args.seed},' in seed_line[0]
+            done[stage.name] = dict(
+                work_dir=osp.join(args.work_dir, stage.name), wall_s=1.,
+                images_per_s=2., metrics={'shot/top1': 50. + args.seed},
+                per_class='pc.json')
+        return done[stage.name]
+
+    nan = float('nan')
+    monkeypatch.setattr(accuracy, 'run_stage', fake_run_stage)
+    monkeypatch.setattr(accuracy, 'prepare_data', lambda args: '/data')
+    monkeypatch.setattr(
+        accuracy, 'regroup', lambda *a: dict(
+            many=nan, medium=nan, few=nan, sizes=dict(many=0, medium=0,
+                                                      few=0)))
+    timed = []
+
+    def fake_measure(records, args):
+        timed.append(sorted(records))
+        for r in records.values():
+            r.update(infer_images_per_s=10., infer_ratio=1.)
+
+    monkeypatch.setattr(accuracy, 'measure_inference', fake_measure)
+    work = str(tmp_path / 'acc')
+    assert accuracy.main(['--seeds', '0', '1', '--methods', 'ce', 'lws',
+                          '--work-dir', work]) == 0
+    assert [(s, n) for s, n, _ in calls] == [
+        (0, 'ce'), (0, 'lws'), (1, 'ce'), (1, 'lws')]
+    assert {w for s, _, w in calls if s == 1} == {osp.join(work, 'seed1')}
+    assert timed == [['ce', 'lws'], ['ce', 'lws']]
+    out = json.loads(open(osp.join(work, 'accuracy.json')).read())
+    assert set(out['results']['lws']['per_seed']) == {'0', '1'}
+    assert out['results']['lws']['stages'] == ['ce', 'lws']
+    assert out['summary']['ce']['top-1'] == dict(
+        mean=50.5, std=pytest.approx(2 ** -0.5), n=2)
+    assert '| ce | 50.50 ± 0.71 |' in open(
+        osp.join(work, 'accuracy.md')).read()
+    with pytest.raises(SystemExit):
+        accuracy.parse_args(['--seeds', '1', '1'])
+
+
+def test_inference_speed_ensemble_slower(tmp_path):
+    """The timed predict loop: a 3-expert NCL model is slower than one of
+    its experts alone."""
+    import torch
+    from mmpretrain.registry import MODELS
+    backbone = dict(type='CIFARResNet', depth=20, base_channels=8,
+                    stem_channels=8)
+    head = dict(type='LinearClsHead', num_classes=10, in_channels=32)
+    torch.manual_seed(0)
+    models = dict(
+        ncl=MODELS.build(dict(
+            type='NCLMultiExpertClassifier', num_experts=3,
+            backbone=backbone, neck=dict(type='GlobalAveragePooling'),
+            head=head, loss=dict(type='NCLLoss', hcm_n=3))).eval(),
+        single=MODELS.build(dict(
+            type='ImageClassifier', backbone=backbone,
+            neck=dict(type='GlobalAveragePooling'), head=head)).eval())
+    speed = accuracy.inference_speed(models, batch=16, iters=2, rounds=3)
+    assert set(speed) == {'ncl', 'single'}
+    assert 0 < speed['ncl'] < speed['single']
