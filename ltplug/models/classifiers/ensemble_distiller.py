@@ -59,7 +59,7 @@ class EnsembleDistiller(BaseDistiller):
     Teachers are built, checked (classes, preprocessor), frozen and kept
     out of DDP and of ``state_dict()`` (``save_teachers`` False: the
     checkpoint holds the student, plus ``projection.*`` when the feature
-    term is on) by
+    term is on, which a build without it ignores on load) by
     :class:`BaseDistiller`, which also gives predict-only builds without
     the teacher files. They run once per step, first, under
     ``torch.no_grad`` (``teacher_bn_mode='eval'``: their running
@@ -114,9 +114,10 @@ class EnsembleDistiller(BaseDistiller):
                 raise ValueError(f'{name}: it classifies {got} classes, but '
                                  f'the student {self.num_classes}')
         if self.feat_loss is not None and len(self.teachers):
-            # train-only; a predict-only build has none (a checkpoint's
-            # ``projection.*`` keys are then unexpected, and unused)
+            # train-only; a predict-only build has none and ignores a
+            # checkpoint's ``projection.*`` keys (see _drop_projection)
             self.projection = self._build_projection()
+        self.register_load_state_dict_pre_hook(self._drop_projection)
 
     def _build_projection(self) -> nn.Linear:
         """``Linear(d, D)``: the student feature to the teachers' width."""
@@ -126,6 +127,16 @@ class EnsembleDistiller(BaseDistiller):
                 f'the student head {type(self.head).__name__} has no '
                 '`in_channels`; feature distillation needs its width')
         return nn.Linear(int(width), sum(self.teacher_widths))
+
+    def _drop_projection(self, module: nn.Module, state_dict: dict,
+                         prefix: str, *args) -> None:
+        """Without a projection (predict-only build, or the feature term
+        off), a loaded state dict's ``projection.*`` keys (train-only) are
+        dropped, so a student checkpoint loads strictly."""
+        if 'projection' not in self._modules:
+            for key in [k for k in state_dict
+                        if k.startswith(prefix + 'projection.')]:
+                del state_dict[key]
 
     # ------------------------------------------------------------ training
     @torch.no_grad()

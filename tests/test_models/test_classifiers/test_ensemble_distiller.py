@@ -149,7 +149,18 @@ def test_feature_distillation_on(ncl_ckpt):
         40 * (1 - cos).mean().item(), rel=1e-4)
     losses['loss_feat'].backward()
     assert model.projection.weight.grad is not None
-    assert 'projection.weight' in model.state_dict()
+    state = model.state_dict()
+    assert 'projection.weight' in state
+    # a predict-only build (no teacher, no projection) loads it strictly
+    bare = MODELS.build(dict(
+        type='EnsembleDistiller', backbone=BACKBONE,
+        neck=dict(type='GlobalAveragePooling'), head=head(), teachers=[],
+        feat_loss=dict(type='CosineFeatureDistillLoss'),
+        data_preprocessor=PREPROC))
+    assert not hasattr(bare, 'projection')
+    bare.load_state_dict(state, strict=True)
+    assert torch.equal(bare.head.fc.weight, model.head.fc.weight)
+    assert 'projection.weight' in state  # the caller's dict is kept
 
 
 def test_weights_and_temperature_are_config_values(ncl_ckpt):
