@@ -141,7 +141,7 @@ def inference_model_cfg(model_cfg: dict,
         raise ValueError(f'head must be one of {HEADS}, but got {head!r}')
     key_map: Callable[[str], str] = _identity
     if kind in ('ImageClassifier', 'SSDLWSClassifier', 'CBDDistiller',
-                'SSDMoCoClassifier'):
+                'EnsembleDistiller', 'SSDMoCoClassifier'):
         out = _image_classifier(model, model['head'])
     elif kind == 'SSDDistiller':
         which = head or model.get('predict_head', 'soft')
@@ -175,7 +175,7 @@ def inference_model_cfg(model_cfg: dict,
 
 
 SUPPORTED_TYPES = ('ImageClassifier', 'SSDLWSClassifier', 'SSDDistiller',
-                   'CBDDistiller', 'SSDMoCoClassifier',
+                   'CBDDistiller', 'EnsembleDistiller', 'SSDMoCoClassifier',
                    'NCLMultiExpertClassifier')
 
 
@@ -184,7 +184,7 @@ def source_model_cfg(model_cfg: dict, head: Optional[str] = None) -> dict:
     SSD student predicting with ``head`` when given)."""
     model = _strip_init(plain_cfg(model_cfg))
     kind = model_type_name(model)
-    if kind in ('SSDDistiller', 'CBDDistiller'):
+    if kind in ('SSDDistiller', 'CBDDistiller', 'EnsembleDistiller'):
         # the deprecated SSD spelling of an older config goes too
         model.pop('teacher', None)
         model['teachers'] = []

@@ -53,6 +53,8 @@ CASES = [
      'ImageClassifier', []),
     ('cbd/cbd-teacher_resnet32_1xb128-200e_cifar10-lt-r100.py', None,
      'ImageClassifier', []),
+    ('ncl/ncl-distill_resnet32_1xb64-400e_cifar10-lt-r100.py', None,
+     'ImageClassifier', []),
     ('ncl/ncl_resnet32_1xb64-400e_cifar10-lt-r100.py', None,
      'NCLMultiExpertClassifier', []),
     ('ncl/ncl-moco_resnet32_1xb64-400e_cifar10-lt-r100.py', None,
