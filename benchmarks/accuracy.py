@@ -117,7 +117,8 @@ SSD_STAGE3 = Stage(
     'ssd_stage3',
     'configs/ssd/ssd-stage3-distill_resnet32_1xb128-200e_cifar10-lt-r100.py',
     needs={'stage2': 'ssd_stage2'},
-    overrides="model = dict(teacher=dict(checkpoint='{stage2}'))\n")
+    overrides="model = dict(teachers=[dict(\n"
+    "    checkpoint='{stage2}', config={ssd_stage2_config!r})])\n")
 
 NCL = Stage('ncl', 'configs/ncl/ncl_resnet32_1xb64-400e_cifar10-lt-r100.py')
 NCL_DISTILL_CONFIG = \
@@ -297,6 +298,7 @@ def regroup(per_class_path: str, many_thr: int,
 def stage_fields() -> Dict[str, str]:
     """The config paths a stage's overrides may name."""
     return dict(teacher_config=osp.join(ROOT, CBD_TEACHER.config),
+                ssd_stage2_config=osp.join(ROOT, SSD_STAGE2.config),
                 ncl_config=osp.join(ROOT, NCL.config))
 
 

@@ -302,3 +302,17 @@ def test_inference_speed_ensemble_slower(tmp_path):
     speed = accuracy.inference_speed(models, batch=16, iters=2, rounds=3)
     assert set(speed) == {'ncl', 'single'}
     assert 0 < speed['ncl'] < speed['single']
+
+
+def test_ssd_stage3_names_its_teacher_in_the_teachers_vocabulary(tmp_path):
+    stage = STAGES['ssd_stage3']
+    args = accuracy.parse_args(['--budget', 'cpu'])
+    fields = {'stage2': '/ckpt/stage2.pth', **accuracy.stage_fields()}
+    path = str(tmp_path / 'cfg.py')
+    accuracy.write_stage_config(path, stage, args, '/data/c10', fields)
+    model = Config.fromfile(path).model
+    assert 'teacher' not in model
+    assert len(model.teachers) == 1
+    assert model.teachers[0].checkpoint == '/ckpt/stage2.pth'
+    assert model.teachers[0].config == osp.join(
+        ROOT, accuracy.SSD_STAGE2.config)
