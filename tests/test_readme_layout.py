@@ -10,11 +10,13 @@ import re
 
 import ltplug  # noqa: F401  (registers the components)
 from mmpretrain.registry import (DATA_SAMPLERS, DATASETS, HOOKS, METRICS,
-                                 MODELS, TRANSFORMS)
+                                 MODELS, OPTIM_WRAPPER_CONSTRUCTORS,
+                                 TRANSFORMS)
 
 from tests.helpers import ROOT
 
-REGISTRIES = (DATA_SAMPLERS, DATASETS, HOOKS, METRICS, MODELS, TRANSFORMS)
+REGISTRIES = (DATA_SAMPLERS, DATASETS, HOOKS, METRICS, MODELS,
+              OPTIM_WRAPPER_CONSTRUCTORS, TRANSFORMS)
 
 
 def _inside_rows() -> dict:
