@@ -4,9 +4,11 @@ from .clipped_cutout import ClippedCutout
 from .distorted_bounding_box_crop import DistortedBoundingBoxCrop
 from .load_image_from_file_checked import (CorruptImageError,
                                            LoadImageFromFileChecked)
+from .load_jpeg_bytes import LoadJPEGBytes
 from .timm_posterize import TimmPosterize
 
 __all__ = [
     'ApplyInBGR', 'ClippedCutout', 'CorruptImageError',
-    'DistortedBoundingBoxCrop', 'LoadImageFromFileChecked', 'TimmPosterize'
+    'DistortedBoundingBoxCrop', 'LoadImageFromFileChecked', 'LoadJPEGBytes',
+    'TimmPosterize'
 ]
