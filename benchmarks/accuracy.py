@@ -49,6 +49,15 @@ Seeds: ``--seeds 0 1 2`` runs every method once per seed (in
 the table gives mean ± sample std (n - 1) per method, ``accuracy.json``
 the per-seed values (``results.<method>.per_seed``) and the summary.
 
+``ce_batchaug`` is CE with the batched augmentation path
+(``configs/batchaug/``, the same crop + flip drawn per sample on whole
+batches by ``BatchAugDataPreprocessor``), to compare with ``ce``.
+
+Resume: every finished stage writes ``accuracy_stage.json`` (its record
+and the exact config it trained); ``--resume`` reuses a stage whose config
+is unchanged and trains the others, so a stopped multi-seed run continues
+where it stopped.
+
 Outputs ``<work-dir>/accuracy.md`` and ``<work-dir>/accuracy.json``;
 ``--table-only`` rebuilds both from a finished (or stopped) run's
 ``accuracy.json`` and per-class files, e.g. with other thresholds.
@@ -149,6 +158,13 @@ METHODS: Dict[str, List[Stage]] = {
               "{teacher_config!r})])\n"),
     ],
     'ncl': [NCL],
+    # CE with the batched augmentation path (BatchAugDataPreprocessor: the
+    # same RandomCrop 32 pad 4 + flip, drawn per sample on whole batches);
+    # compared with 'ce' (per-sample pipeline) at the same budget and seeds
+    'ce_batchaug': [
+        Stage('ce_batchaug', 'configs/batchaug/'
+              'ce_resnet32_1xb128-200e_cifar10-lt-r100-batchaug.py')
+    ],
     # one ResNet-32 distilled from the NCL run of the same budget (its
     # teacher), trained with NCL's augmentation (RandomCrop 32 pad 4 + flip
     # + AutoAugment CIFAR10 policy + Cutout 16), batch 64 and schedule
@@ -179,6 +195,10 @@ PUBLISHED = {  # CIFAR-10-LT ratio 100, ResNet-32, top-1 (%)
     'ce': '70.4',
     'ncl': '84.7 single / 85.5 ensemble',
 }
+
+
+# written into a stage's work dir when it finishes (``--resume`` reads it)
+STAGE_RECORD = 'accuracy_stage.json'
 
 
 def _common_overrides(args, finetune: bool, data_root: str) -> str:
@@ -340,6 +360,15 @@ def run_stage(stage: Stage, args, done: Dict[str, dict],
     fields.update(stage_fields())
     cfg_path = osp.join(cfg_dir, f'{stage.name}.py')
     write_stage_config(cfg_path, stage, args, data_root, fields)
+    with open(cfg_path) as f:
+        cfg_text = f.read() + '\n# train.py ' + ' '.join(extra_args)
+    if getattr(args, 'resume', False):
+        record = finished_stage(work, cfg_text)
+        if record is not None:
+            print(f'[accuracy] {stage.name}: finished before with the same '
+                  f'config, reused ({work})', flush=True)
+            done[stage.name] = record
+            return record
     if args.gpus > 1:
         cmd = ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), cfg_path,
                str(args.gpus), '--work-dir', work]
@@ -371,7 +400,34 @@ def run_stage(stage: Stage, args, done: Dict[str, dict],
                   metrics=vals[-1], per_class=_last_per_class(work))
     print(f'[accuracy] {stage.name}: {wall:.0f} s, top-1 '
           f'{vals[-1]["shot/top1"]:.2f}', flush=True)
+    with open(osp.join(work, STAGE_RECORD), 'w') as f:
+        json.dump(dict(record, config_text=cfg_text), f, indent=1)
     done[stage.name] = record
+    return record
+
+
+def finished_stage(work: str, cfg_text: str) -> Optional[dict]:
+    """The record of a stage that finished in ``work`` with exactly this
+    config (``--resume``), or None: a stage whose config changed (another
+    seed, budget, checkpoint or override) is trained again.
+
+    Args:
+        work (str): The stage's work dir.
+        cfg_text (str): The stage config's text (plus its extra
+            ``tools/train.py`` arguments) about to be trained.
+
+    Returns:
+        dict | None: The stage record ``run_stage`` returned then.
+    """
+    path = osp.join(work, STAGE_RECORD)
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        record = json.load(f)
+    if record.pop('config_text', None) != cfg_text:
+        return None
+    if not osp.isfile(record.get('per_class') or ''):
+        return None
     return record
 
 
@@ -641,6 +697,10 @@ def parse_args(argv=None):
     parser.add_argument('--infer-rounds', type=int, default=3)
     parser.add_argument('--no-infer-speed', action='store_true',
                         help='skip the inference timing')
+    parser.add_argument('--resume', action='store_true',
+                        help='reuse every stage that finished in '
+                        '--work-dir with exactly the config it would train '
+                        'now (its accuracy_stage.json); train the rest')
     parser.add_argument('--table-only', action='store_true',
                         help="rebuild the table from --work-dir's "
                         'accuracy.json and per-class files, no training')

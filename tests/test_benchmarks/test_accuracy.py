@@ -3,7 +3,9 @@
 loads with the checkpoints of its previous stages filled in, and a tiny
 two-stage chain (CE -> LWS) trains, tests and writes its table."""
 import json
+import os
 import os.path as osp
+import subprocess
 import sys
 
 import pytest
@@ -316,3 +318,43 @@ def test_ssd_stage3_names_its_teacher_in_the_teachers_vocabulary(tmp_path):
     assert model.teachers[0].checkpoint == '/ckpt/stage2.pth'
     assert model.teachers[0].config == osp.join(
         ROOT, accuracy.SSD_STAGE2.config)
+
+
+def test_resume_reuses_only_stages_with_the_same_config(tmp_path,
+                                                       monkeypatch):
+    """--resume: a finished stage (its accuracy_stage.json) is reused when
+    the config it would train now is the same, and trained again when the
+    config changed (another seed) or when --resume is not given."""
+    trained = []
+
+    def fake_run(cmd, cwd, env, stdout, stderr):
+        work = cmd[cmd.index('--work-dir') + 1]
+        trained.append(osp.basename(work))
+        run_dir = osp.join(work, '20260101_000000')
+        os.makedirs(osp.join(run_dir, 'vis_data'), exist_ok=True)
+        with open(osp.join(run_dir, 'vis_data', 'scalars.json'), 'w') as f:
+            f.write(json.dumps({'shot/top1': 42.0, 'step': 1}) + '\n')
+        with open(osp.join(run_dir, 'per_class_accuracy.json'), 'w') as f:
+            json.dump({'per_class': []}, f)
+        with open(osp.join(work, 'last_checkpoint'), 'w') as f:
+            f.write(osp.join(work, 'epoch_1.pth'))
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(accuracy.subprocess, 'run', fake_run)
+    stage = STAGES['ce']
+
+    def run(argv):
+        args = accuracy.parse_args(argv + ['--work-dir', str(tmp_path)])
+        return accuracy.run_stage(stage, args, {}, '/data')
+
+    first = run([])
+    assert trained == ['ce'] and first['metrics']['shot/top1'] == 42.0
+    again = run(['--resume'])
+    assert trained == ['ce'], 'an unchanged finished stage is reused'
+    assert again == first
+    run([])
+    assert trained == ['ce', 'ce'], 'without --resume it trains again'
+    args = accuracy.parse_args(['--resume', '--work-dir', str(tmp_path)])
+    args.seed = 5
+    accuracy.run_stage(stage, args, {}, '/data')
+    assert trained == ['ce', 'ce', 'ce'], 'a changed config trains again'
