@@ -1,0 +1,83 @@
+# Copyright (c) ltplug contributors. All rights reserved.
+"""configs/batchaug/ce_resnet50_4xb128-90e_imagenet-lt-gpudecode.py builds
+its dataloaders and model and trains one step on tiny generated ImageNet-LT
+JPEGs, on the CPU (the same code decodes with nvjpeg on CUDA)."""
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.optim import OptimWrapper
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from mmpretrain.registry import MODELS
+
+from tests.helpers import ROOT
+
+CFG = 'configs/batchaug/ce_resnet50_4xb128-90e_imagenet-lt-gpudecode.py'
+REF = 'configs/ce/ce_resnet50_4xb128-90e_imagenet-lt.py'
+
+
+def fake_imagenet_lt(root: str, n: int = 4) -> None:
+    """``n`` JPEGs of different sizes; the train list names them for all
+    1000 classes (class c -> image c % n), val / test lists the first n."""
+    rng = np.random.default_rng(0)
+    sizes = [(50, 37), (120, 90), (64, 101), (90, 90)]
+    rel = []
+    for i in range(n):
+        w, h = sizes[i % len(sizes)]
+        path = osp.join(root, 'train', 'n0', f'{i}.JPEG')
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        cv2.imwrite(path, rng.integers(0, 256, (h, w, 3)).astype(np.uint8))
+        rel.append(f'train/n0/{i}.JPEG')
+    lines = ''.join(f'{rel[c % n]} {c}\n' for c in range(1000))
+    for split in ('train', 'val', 'test'):
+        with open(osp.join(root, f'ImageNet_LT_{split}.txt'), 'w') as f:
+            f.write(lines if split == 'train' else ''.join(
+                f'{r} {i}\n' for i, r in enumerate(rel)))
+
+
+def test_config_swaps_only_the_data_path():
+    cfg, ref = (Config.fromfile(osp.join(ROOT, p)) for p in (CFG, REF))
+    assert cfg.model.to_dict() == ref.model.to_dict()
+    assert cfg.optim_wrapper.to_dict() == ref.optim_wrapper.to_dict()
+    assert cfg.data_preprocessor.type == 'DecodeBatchAugDataPreprocessor'
+    assert cfg.data_preprocessor.mean == ref.data_preprocessor.mean
+    assert ref.data_preprocessor.to_rgb and not cfg.data_preprocessor.to_rgb
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[key].collate_fn.type == 'pseudo_collate'
+        assert [t.type for t in cfg[key].dataset.pipeline] == [
+            'LoadJPEGBytes', 'PackInputs']
+
+
+def test_dataloader_model_and_one_train_step(tmp_path):
+    root = str(tmp_path / 'imagenet')
+    fake_imagenet_lt(root)
+    cfg = Config.fromfile(osp.join(ROOT, CFG))
+    init_default_scope('mmpretrain')
+    loaders = {}
+    for key in ('train_dataloader', 'val_dataloader'):
+        dl = cfg[key].to_dict()
+        dl.update(batch_size=4, num_workers=0, persistent_workers=False)
+        dl['dataset']['data_root'] = root
+        loaders[key] = Runner.build_dataloader(dl, seed=0)
+    model_cfg = cfg.model.to_dict()
+    model_cfg['data_preprocessor'] = cfg.data_preprocessor.to_dict()
+    model = MODELS.build(model_cfg)
+    batch = next(iter(loaders['train_dataloader']))
+    assert isinstance(batch['inputs'], list)
+    assert all(t.dim() == 1 and t.dtype == torch.uint8
+               for t in batch['inputs'])
+    x = model.data_preprocessor(batch, True)['inputs']
+    assert x.shape == (4, 3, 224, 224)
+    optim = torch.optim.SGD(model.parameters(), lr=0.01)
+    torch.manual_seed(0)
+    losses = model.train_step(batch, OptimWrapper(optim))
+    assert torch.isfinite(losses['loss'])
+    model.eval()
+    val = next(iter(loaders['val_dataloader']))
+    with torch.no_grad():
+        out = model.val_step(val)
+    assert len(out) == 4 and out[0].pred_score.shape == (1000, )
