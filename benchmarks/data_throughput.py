@@ -22,8 +22,17 @@ With ``--imagenet`` it also times the per-sample train pipelines of the
 shipped ImageNet-LT / Places-LT / iNaturalist configs on JPEGs it writes
 (``--jpeg-size``, default 500 x 375, quality 90) from file to tensor.
 
+With ``--decode`` it times only the ImageNet-LT CE train path from JPEG
+files (``--decode-samples`` of them, ``--jpeg-size``) to the normalised
+input: the shipped per-sample config (decode, RandomResizedCrop, flip,
+ColorJitter per image in the pipeline) against its decode-on-the-device
+variant (``LoadJPEGBytes`` + ``DecodeBatchAugDataPreprocessor``, here on
+the CPU), interleaved rounds, one thread, printed as a ratio.
+
     python benchmarks/data_throughput.py [--samples 1024] [--repeat 3]
         [--imagenet] [--json OUT.json] [--tiny]
+    python benchmarks/data_throughput.py --decode [--decode-samples 256]
+        [--repeat 3] [--jpeg-size 500 375]
 """
 import argparse
 import json
@@ -68,6 +77,10 @@ IMAGENET_CONFIGS = [
     'configs/ce/ce_resnet50_4xb128-90e_inat2018.py',
     'configs/ncl/ncl_resnet50_8xb64-400e_inat2018.py',
 ]
+#: (shipped per-sample config, its decode-on-the-device variant)
+DECODE_CONFIGS = (
+    'configs/ce/ce_resnet50_4xb128-90e_imagenet-lt.py',
+    'configs/batchaug/ce_resnet50_4xb128-90e_imagenet-lt-gpudecode.py')
 
 
 def cifar_images(n: int, seed: int = 0) -> np.ndarray:
@@ -208,6 +221,60 @@ def imagenet_rows(samples: int, repeat: int,
     return rows
 
 
+def make_file_path(cfg_path: str, files: List[str], samples: int,
+                   batch_size: int) -> Callable[[], int]:
+    """A callable that runs ``samples`` files (cycling through ``files``)
+    through ``cfg_path``'s train data path, from file to the normalised
+    model input (pipeline, collate, data preprocessor in training mode on
+    the CPU), and returns the count."""
+    cfg = Config.fromfile(osp.join(ROOT, cfg_path))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        pipeline = Compose(cfg.train_dataloader.dataset.pipeline)
+        preprocessor = _data_preprocessor(cfg)
+    collate = _collate(cfg)
+
+    def run() -> int:
+        for start in range(0, samples, batch_size):
+            batch = [
+                pipeline(dict(img_path=files[i % len(files)], gt_label=0))
+                for i in range(start, min(samples, start + batch_size))
+            ]
+            preprocessor(collate(batch), True)
+        return samples
+
+    return run
+
+
+def decode_rows(samples: int, repeat: int, size: tuple,
+                batch_size: int = 0) -> Dict[str, object]:
+    """Interleaved rounds of the shipped per-sample ImageNet-LT CE train
+    path and its decode-on-the-device variant, on the same JPEGs."""
+    ref, dec = DECODE_CONFIGS
+    if not batch_size:
+        batch_size = Config.fromfile(osp.join(
+            ROOT, ref)).train_dataloader.batch_size
+    with tempfile.TemporaryDirectory() as folder:
+        files = write_jpegs(folder, samples, size)
+        per = make_file_path(ref, files, samples, batch_size)
+        bat = make_file_path(dec, files, samples, batch_size)
+        per(), bat()  # warm-up (page cache, imports, allocator)
+        rates = ([], [])
+        for _ in range(repeat):
+            rates[0].append(time_once(per))
+            rates[1].append(time_once(bat))
+    p, b = rates
+    return dict(per_sample_config=osp.basename(ref),
+                decode_config=osp.basename(dec), batch_size=batch_size,
+                samples=samples,
+                per_sample=round(statistics.median(p), 1),
+                decode=round(statistics.median(b), 1),
+                ratio=round(statistics.median(
+                    [y / x for x, y in zip(p, b)]), 2),
+                ratios=[round(y / x, 2) for x, y in zip(p, b)],
+                rounds=dict(per_sample=[round(x, 1) for x in p],
+                            decode=[round(y, 1) for y in b]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--samples', type=int, default=1024,
@@ -217,6 +284,13 @@ def main() -> None:
                         choices=list(METHODS))
     parser.add_argument('--imagenet', action='store_true')
     parser.add_argument('--jpeg-size', type=int, nargs=2, default=(500, 375))
+    parser.add_argument('--decode', action='store_true',
+                        help='only: decode-on-the-device ImageNet-LT CE path '
+                        '(CPU) vs the shipped per-sample one, from JPEG '
+                        'files')
+    parser.add_argument('--decode-samples', type=int, default=256,
+                        help='distinct JPEG files (and samples per round) '
+                        'of --decode')
     parser.add_argument('--json', default=None)
     parser.add_argument('--tiny', action='store_true',
                         help='128 samples, 1 round, 32 JPEG samples')
@@ -225,6 +299,26 @@ def main() -> None:
         args.samples, args.repeat = 128, 1
     torch.set_num_threads(1)
     os.environ.setdefault('OMP_NUM_THREADS', '1')
+    if args.decode:
+        row = decode_rows(args.decode_samples, args.repeat,
+                          tuple(args.jpeg_size))
+        print(f'ImageNet-LT CE train data path from {args.jpeg_size[0]}x'
+              f'{args.jpeg_size[1]} JPEG files, samples/s per core '
+              f'(1 thread, CPU, {row["samples"]} files, batch '
+              f'{row["batch_size"]}, median of {args.repeat} interleaved '
+              f'rounds)')
+        print(f'per-sample ({row["per_sample_config"]}): '
+              f'{row["per_sample"]:.1f}')
+        print(f'decode on the device, here the CPU '
+              f'({row["decode_config"]}): {row["decode"]:.1f}')
+        print(f'ratio {row["ratio"]:.2f}x  rounds {row["ratios"]}')
+        if args.json:
+            with open(args.json, 'w') as f:
+                json.dump(dict(threads=torch.get_num_threads(),
+                               repeat=args.repeat,
+                               jpeg_size=list(args.jpeg_size), decode=row),
+                          f, indent=1)
+        return
     result = dict(threads=torch.get_num_threads(), samples=args.samples,
                   repeat=args.repeat,
                   cifar=cifar_rows(args.samples, args.repeat, args.methods))
