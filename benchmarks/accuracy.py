@@ -58,6 +58,10 @@ and the exact config it trained); ``--resume`` reuses a stage whose config
 is unchanged and trains the others, so a stopped multi-seed run continues
 where it stopped.
 
+Several runs, one table: each run's ``accuracy.json`` keeps every final
+model's per-class rows, so ``--table-only --merge OTHER/accuracy.json``
+adds the seeds another work dir (or session) ran, without its work dirs.
+
 Outputs ``<work-dir>/accuracy.md`` and ``<work-dir>/accuracy.json``;
 ``--table-only`` rebuilds both from a finished (or stopped) run's
 ``accuracy.json`` and per-class files, e.g. with other thresholds.
@@ -79,7 +83,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED_CIFAR10 = osp.join(osp.dirname(ROOT), 'shared', 'data', 'cifar10')
@@ -285,7 +289,16 @@ def _last_per_class(work: str) -> str:
     return max(paths, key=lambda p: osp.basename(osp.dirname(p)))
 
 
-def regroup(per_class_path: str, many_thr: int,
+def per_class_rows(per_class_path: str) -> List[dict]:
+    """``[{train_count, top1}]`` per class from a ``per_class_accuracy.json``
+    (kept in ``accuracy.json``, so a table can be rebuilt, or merged with
+    another run's, without the work dirs)."""
+    with open(per_class_path) as f:
+        rows = json.load(f)['per_class']
+    return [dict(train_count=r['train_count'], top1=r['top1']) for r in rows]
+
+
+def regroup(per_class: Union[str, Sequence[dict]], many_thr: int,
             few_thr: int) -> Dict[str, Any]:
     """Many / medium / few accuracy (%) under other shot thresholds.
 
@@ -295,7 +308,8 @@ def regroup(per_class_path: str, many_thr: int,
     its classes' accuracies, nan for an empty group.
 
     Args:
-        per_class_path (str): A ``per_class_accuracy.json``.
+        per_class (str | Sequence[dict]): A ``per_class_accuracy.json``, or
+            its rows (:func:`per_class_rows`).
         many_thr (int): Many-shot threshold.
         few_thr (int): Few-shot threshold.
 
@@ -304,8 +318,8 @@ def regroup(per_class_path: str, many_thr: int,
         (classes per group, a dict).
     """
     from ltplug.evaluation import group_accuracy, shot_groups
-    with open(per_class_path) as f:
-        rows = json.load(f)['per_class']
+    rows = (per_class_rows(per_class) if isinstance(per_class, str)
+            else per_class)
     groups = shot_groups([r['train_count'] for r in rows], many_thr,
                          few_thr)
     out: Dict[str, Any] = group_accuracy(
@@ -517,22 +531,28 @@ def write_table(results: Dict[str, dict], args) -> str:
     data = ('TINY smoke run (12 images per class, ratio 10, 4 test images '
             'per class): the figures mean nothing'
             if args.tiny else 'CIFAR-10-LT ratio 100, full test set')
-    seeds = list(getattr(args, 'seeds', [0]))
-    spread = (f'seeds {", ".join(map(str, seeds))}: mean ± sample std '
-              f'(n - 1) over {len(seeds)} runs per method'
-              if len(seeds) > 1 else f'seed {seeds[0]}, one run per method')
+    row_seeds = {name: sorted(seed_runs(results[name]), key=int)
+                 for name in results}
+    seeds = sorted({int(x) for v in row_seeds.values() for x in v})
+    if len(seeds) == 1:
+        spread = f'seed {seeds[0]}, one run per method'
+    else:
+        spread = ('mean ± sample std (n - 1) over the seeds in the seeds '
+                  'column; a row with one seed is a single run')
     lines = [
         f'{data}; ResNet-32, {spread}; {budget}.',
         '',
-        '| method | ' + ' | '.join(h for h, _, _ in COLUMNS) +
+        '| method | seeds | ' + ' | '.join(h for h, _, _ in COLUMNS) +
         ' | published top-1 |',
-        '|---' * (len(COLUMNS) + 2) + '|',
+        '|---' * (len(COLUMNS) + 3) + '|',
     ]
     sizes = None
     for name, runs in table_rows(results):
         if name in results:
             sizes = runs[-1]['groups'].get('sizes', sizes)
-        cells = [fmt_runs([get(r) for r in runs], d) for _, get, d in COLUMNS]
+        own = row_seeds.get(name, row_seeds.get('ncl', []))
+        cells = [', '.join(own)]
+        cells += [fmt_runs([get(r) for r in runs], d) for _, get, d in COLUMNS]
         lines.append(f'| {name} | ' + ' | '.join(cells) +
                      f" | {PUBLISHED.get(name, '-')} |")
     if sizes is not None:
@@ -704,6 +724,10 @@ def parse_args(argv=None):
     parser.add_argument('--table-only', action='store_true',
                         help="rebuild the table from --work-dir's "
                         'accuracy.json and per-class files, no training')
+    parser.add_argument('--merge', nargs='+', metavar='ACCURACY_JSON',
+                        help='with --table-only: add the per-seed runs of '
+                        'these accuracy.json files (e.g. seeds run in '
+                        'another work dir or session) to the table')
     parser.add_argument('--tiny', action='store_true',
                         help='a few images per class, 1 epoch: smoke test')
     args = parser.parse_args(argv)
@@ -711,6 +735,8 @@ def parse_args(argv=None):
         parser.error('--methods needs at least one method')
     if len(set(args.seeds)) != len(args.seeds):
         parser.error(f'--seeds repeats a seed: {args.seeds}')
+    if args.merge and not args.table_only:
+        parser.error('--merge needs --table-only')
     if args.few_thr > args.many_thr:
         parser.error(f'--few-thr ({args.few_thr}) must not exceed '
                      f'--many-thr ({args.many_thr})')
@@ -726,9 +752,11 @@ def parse_args(argv=None):
 
 
 def table_only(args) -> str:
-    """Rebuild the outputs from a run's ``accuracy.json``: the groups are
-    recomputed with this call's thresholds from each run's last-stage
-    per-class file; everything else is kept."""
+    """Rebuild the outputs from a run's ``accuracy.json`` (plus the runs of
+    ``--merge``): the groups are recomputed with this call's thresholds
+    from each run's per-class rows (kept in ``accuracy.json``; read from
+    the last stage's per-class file for a file written before they were);
+    everything else is kept."""
     path = osp.join(args.work_dir, 'accuracy.json')
     if not osp.isfile(path):
         raise SystemExit(f'--table-only: {path} does not exist')
@@ -736,23 +764,73 @@ def table_only(args) -> str:
         run = json.load(f)
     for key in ('budget', 'epochs', 'ft_epochs', 'tiny'):
         setattr(args, key, run[key])
-    args.seeds = run.get('seeds', [0])
     results = run['results']
     for result in results.values():
-        for seed, r in seed_runs(result).items():
-            per_class = r.get('per_class') or _last_per_class(
-                osp.join(seed_dir(args, int(seed)), result['stages'][-1]))
-            r['per_class'] = per_class
-            r['groups'] = regroup(per_class, args.many_thr, args.few_thr)
+        if 'per_seed' not in result:  # the layout before --seeds
+            run0 = {k: v for k, v in result.items() if k != 'stages'}
+            stages = result.get('stages', [])
+            result.clear()
+            result.update(stages=stages, per_seed={'0': run0})
+        for seed, r in result['per_seed'].items():
+            if not r.get('per_class_rows'):
+                per_class = r.get('per_class') or _last_per_class(
+                    osp.join(seed_dir(run.get('seeds', [0]), args.work_dir,
+                                      int(seed)), result['stages'][-1]))
+                r['per_class'] = per_class
+                r['per_class_rows'] = per_class_rows(per_class)
+    for other in args.merge or ():
+        merge_run(results, other, args)
+    for result in results.values():
+        for r in result['per_seed'].values():
+            r['groups'] = regroup(r['per_class_rows'], args.many_thr,
+                                  args.few_thr)
+    args.seeds = sorted({int(s) for result in results.values()
+                         for s in result['per_seed']})
     return write_outputs(results, args)
 
 
-def seed_dir(args, seed: int) -> str:
-    """Where one seed's stages run: ``<work-dir>`` for ``--seeds 0`` (the
-    layout before ``--seeds``), else ``<work-dir>/seed<S>``."""
-    if list(args.seeds) == [0]:
-        return args.work_dir
-    return osp.join(args.work_dir, f'seed{seed}')
+def merge_run(results: Dict[str, dict], path: str, args) -> None:
+    """Add the per-seed runs of another ``accuracy.json`` (``--merge``) to
+    ``results``: same budget and epochs only, and never a method and seed
+    that both runs hold.
+
+    Args:
+        results (dict): The runs so far, by method (changed in place).
+        path (str): The other run's ``accuracy.json``.
+        args (Namespace): This call's arguments (budget, epochs, tiny).
+
+    Raises:
+        SystemExit: The file is missing, its budget differs, a run has no
+            per-class rows, or a method and seed is in both.
+    """
+    if not osp.isfile(path):
+        raise SystemExit(f'--merge: {path} does not exist')
+    with open(path) as f:
+        other = json.load(f)
+    for key in ('budget', 'epochs', 'ft_epochs', 'tiny'):
+        if other.get(key) != getattr(args, key):
+            raise SystemExit(f'--merge: {path} has {key}={other.get(key)!r}'
+                             f', this run {getattr(args, key)!r}')
+    for method, result in other['results'].items():
+        into = results.setdefault(
+            method, dict(stages=result['stages'], per_seed={}))
+        for seed, r in seed_runs(result).items():
+            if seed in into['per_seed']:
+                raise SystemExit(f'--merge: {method} seed {seed} is in '
+                                 f'both runs ({path})')
+            if not r.get('per_class_rows'):
+                raise SystemExit(f'--merge: {method} seed {seed} in {path} '
+                                 'has no per_class_rows (rebuild that run '
+                                 'with --table-only first)')
+            into['per_seed'][seed] = r
+
+
+def seed_dir(seeds: Sequence[int], work_dir: str, seed: int) -> str:
+    """Where one seed's stages run: ``work_dir`` for ``--seeds 0`` (the
+    layout before ``--seeds``), else ``<work_dir>/seed<S>``."""
+    if list(seeds) == [0]:
+        return work_dir
+    return osp.join(work_dir, f'seed{seed}')
 
 
 def run_seed(seed: int, args, data_root: str,
@@ -761,7 +839,8 @@ def run_seed(seed: int, args, data_root: str,
     ``results[method]['per_seed'][str(seed)]`` (the outputs rewritten after
     each method), then time the final models' inference."""
     run_args = argparse.Namespace(**vars(args))
-    run_args.seed, run_args.work_dir = seed, seed_dir(args, seed)
+    run_args.seed = seed
+    run_args.work_dir = seed_dir(args.seeds, args.work_dir, seed)
     os.makedirs(run_args.work_dir, exist_ok=True)
     done: Dict[str, dict] = {}
     finals: Dict[str, dict] = {}
@@ -779,8 +858,9 @@ def run_seed(seed: int, args, data_root: str,
             metrics={k: v for k, v in records[-1]['metrics'].items()
                      if k.startswith(('shot/', 'expert/'))},
             per_class=records[-1]['per_class'],
-            groups=regroup(records[-1]['per_class'], args.many_thr,
-                           args.few_thr))
+            per_class_rows=per_class_rows(records[-1]['per_class']))
+        finals[method]['groups'] = regroup(
+            finals[method]['per_class_rows'], args.many_thr, args.few_thr)
         # Rewritten after every method, so a long run that is stopped
         # still leaves the rows it finished.
         write_outputs(results, args)

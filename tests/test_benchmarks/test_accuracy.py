@@ -121,11 +121,13 @@ def test_table_only_rebuilds_with_new_thresholds(tmp_path):
     assert accuracy.main(['--work-dir', str(work), '--table-only',
                           '--many-thr', '50', '--few-thr', '20']) == 0
     table = (work / 'accuracy.md').read_text()
-    assert '| ce | 60.00 | 75.00 | - | 30.00 | 12 | 5.00 |' in table
+    assert '| ce | 0 | 60.00 | 75.00 | - | 30.00 | 12 | 5.00 |' in table
     assert '3 epochs from scratch' in table
     out = json.loads((work / 'accuracy.json').read_text())
     assert out['many_thr'] == 50 and out['few_thr'] == 20
-    assert out['results']['ce']['groups']['sizes'] == dict(
+    # the layout before --seeds (one run at the top level) becomes seed 0
+    assert out['results']['ce']['stages'] == ['ce']
+    assert out['results']['ce']['per_seed']['0']['groups']['sizes'] == dict(
         many=2, medium=0, few=1)
 
 
@@ -199,15 +201,16 @@ def test_table_mean_std_hand_computed(tmp_path):
     table = accuracy.write_outputs(results, args)
     # top-1 (40, 42, 44): mean 42, sample std 2; many (80, 90, 85): 85, 5;
     # medium 50 three times: std 0; few nan: '-'; wall (100, 110, 120)
-    assert ('| ce | 42.00 ± 2.00 | 85.00 ± 5.00 | 50.00 ± 0.00 | - | '
+    assert ('| ce | 0, 1, 2 | 42.00 ± 2.00 | 85.00 ± 5.00 | 50.00 ± 0.00 | - | '
             '110 ± 10 | - | - | - | 70.4 |') in table
     # best expert (58, 57): 57.5, std sqrt(0.5) = 0.71; top-1 only
-    assert '| ncl best expert | 57.50 ± 0.71 | - | - | - |' in table
-    assert '| ncl | 61.00 ± 1.41 |' in table
+    assert '| ncl best expert | 0, 1 | 57.50 ± 0.71 | - | - | - |' in table
+    assert '| ncl | 0, 1 | 61.00 ± 1.41 |' in table
     # images/s (300, 308): 304 +- 5.66; ratio (3.0, 2.8): 2.90 +- 0.14
-    assert ('| ncl_distill | 60.00 ± 1.41 | 70.00 ± 0.00 | 50.00 ± 0.00 | '
+    assert ('| ncl_distill | 0, 1 | 60.00 ± 1.41 | 70.00 ± 0.00 | 50.00 ± 0.00 | '
             '- | 400 ± 0 | - | 304.0 ± 5.7 | 2.90 ± 0.14 | - |') in table
-    assert 'seeds 0, 1, 2: mean ± sample std' in table
+    # the rows say which seeds they hold: ncl ran two of the three
+    assert 'mean ± sample std (n - 1) over the seeds in the seeds' in table
     rows = [line.split(' | ')[0] for line in table.splitlines()
             if line.startswith('| ') and not line.startswith('| method')]
     assert rows == ['| ce', '| ncl', '| ncl best expert', '| ncl_distill']
@@ -225,7 +228,7 @@ def test_table_mean_std_hand_computed(tmp_path):
     table = accuracy.write_table(
         dict(ce=dict(stages=['ce'], per_seed={'0': run(40., 80., 100.)})),
         one)
-    assert '| ce | 40.00 | 80.00 | 50.00 | - | 100 | - |' in table
+    assert '| ce | 0 | 40.00 | 80.00 | 50.00 | - | 100 | - |' in table
     assert 'seed 0, one run per method' in table
 
 
@@ -254,6 +257,7 @@ def test_seeds_run_every_method_per_seed(tmp_path, monkeypatch):
     nan = float('nan')
     monkeypatch.setattr(accuracy, 'run_stage', fake_run_stage)
     monkeypatch.setattr(accuracy, 'prepare_data', lambda args: '/data')
+    monkeypatch.setattr(accuracy, 'per_class_rows', lambda path: [])
     monkeypatch.setattr(
         accuracy, 'regroup', lambda *a: dict(
             many=nan, medium=nan, few=nan, sizes=dict(many=0, medium=0,
@@ -278,7 +282,7 @@ def test_seeds_run_every_method_per_seed(tmp_path, monkeypatch):
     assert out['results']['lws']['stages'] == ['ce', 'lws']
     assert out['summary']['ce']['top-1'] == dict(
         mean=50.5, std=pytest.approx(2 ** -0.5), n=2)
-    assert '| ce | 50.50 ± 0.71 |' in open(
+    assert '| ce | 0, 1 | 50.50 ± 0.71 |' in open(
         osp.join(work, 'accuracy.md')).read()
     with pytest.raises(SystemExit):
         accuracy.parse_args(['--seeds', '1', '1'])
@@ -358,3 +362,56 @@ def test_resume_reuses_only_stages_with_the_same_config(tmp_path,
     args.seed = 5
     accuracy.run_stage(stage, args, {}, '/data')
     assert trained == ['ce', 'ce', 'ce'], 'a changed config trains again'
+
+
+def test_merge_adds_seeds_from_another_run_without_its_work_dirs(tmp_path):
+    """--table-only --merge: the per-seed runs of another accuracy.json
+    (its work dirs gone: the groups come from the per-class rows it keeps)
+    join the table; a seed in both runs, another budget and a run without
+    rows are refused."""
+    rows = [dict(train_count=n, top1=t)
+            for n, t in zip([5000, 500, 50], [90., 60., 30.])]
+
+    def write(work, seed, top1, **extra):
+        work.mkdir(parents=True, exist_ok=True)
+        r = dict(wall_s=10., images_per_s=5., metrics={'shot/top1': top1},
+                 per_class='/gone/per_class_accuracy.json',
+                 per_class_rows=rows)
+        r.update(extra)
+        run = dict(budget='cpu', epochs=10, ft_epochs=2, tiny=False,
+                   seeds=[seed], results=dict(ce=dict(
+                       stages=['ce'], per_seed={str(seed): r})))
+        (work / 'accuracy.json').write_text(json.dumps(run))
+        return str(work / 'accuracy.json')
+
+    write(tmp_path / 'a', 0, 40.)
+    other = write(tmp_path / 'b', 1, 44.)
+    assert accuracy.main(['--work-dir', str(tmp_path / 'a'), '--table-only',
+                          '--many-thr', '1000', '--few-thr', '100',
+                          '--merge', other]) == 0
+    out = json.loads((tmp_path / 'a' / 'accuracy.json').read_text())
+    assert set(out['results']['ce']['per_seed']) == {'0', '1'}
+    assert out['seeds'] == [0, 1]
+    assert out['summary']['ce']['top-1']['mean'] == pytest.approx(42.)
+    # groups from the kept rows: 5000 many, 500 medium, 50 few
+    g = out['results']['ce']['per_seed']['1']['groups']
+    assert (g['many'], g['medium'], g['few']) == (90., 60., 30.)
+    assert '| ce | 0, 1 | 42.00 ± 2.83 |' in (
+        tmp_path / 'a' / 'accuracy.md').read_text()
+    # seed 1 is now in both
+    with pytest.raises(SystemExit, match='seed 1 is in both'):
+        accuracy.main(['--work-dir', str(tmp_path / 'a'), '--table-only',
+                       '--merge', other])
+    bad = json.loads(open(other).read())
+    bad['epochs'] = 20
+    (tmp_path / 'c').mkdir()
+    (tmp_path / 'c' / 'accuracy.json').write_text(json.dumps(bad))
+    with pytest.raises(SystemExit, match='epochs=20'):
+        accuracy.main(['--work-dir', str(tmp_path / 'a'), '--table-only',
+                       '--merge', str(tmp_path / 'c' / 'accuracy.json')])
+    norows = write(tmp_path / 'd', 2, 41., per_class_rows=None)
+    with pytest.raises(SystemExit, match='no per_class_rows'):
+        accuracy.main(['--work-dir', str(tmp_path / 'a'), '--table-only',
+                       '--merge', norows])
+    with pytest.raises(SystemExit):
+        accuracy.parse_args(['--merge', other])  # needs --table-only
