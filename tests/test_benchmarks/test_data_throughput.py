@@ -25,3 +25,18 @@ def test_data_throughput_tiny(tmp_path):
     assert 'ce_resnet50_4xb128-90e_imagenet-lt.py' in names
     assert all(r['per_sample'] > 0 for r in result['imagenet'])
     assert result['jpeg_size'] == [500, 375]
+
+
+def test_data_throughput_decode_tiny(tmp_path):
+    out = tmp_path / 'decode.json'
+    proc = run_tool(['benchmarks/data_throughput.py', '--decode',
+                     '--decode-samples', '8', '--repeat', '2',
+                     '--jpeg-size', '120', '90', '--json', str(out)],
+                    timeout=300)
+    row = json.loads(out.read_text())['decode']
+    assert row['per_sample_config'] == 'ce_resnet50_4xb128-90e_imagenet-lt.py'
+    assert row['decode_config'] == (
+        'ce_resnet50_4xb128-90e_imagenet-lt-gpudecode.py')
+    assert row['samples'] == 8 and len(row['ratios']) == 2
+    assert row['per_sample'] > 0 and row['decode'] > 0
+    assert f'ratio {row["ratio"]:.2f}x' in proc.stdout
