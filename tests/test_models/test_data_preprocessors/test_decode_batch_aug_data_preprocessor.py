@@ -81,6 +81,19 @@ def test_decoded_pixels_equal_decode_jpeg_and_cv2(paths):
         assert diff.max() <= 2
 
 
+def test_cmyk_and_grayscale_jpegs_decode_to_rgb(tmp_path):
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (40, 60, 3)).astype(np.uint8)
+    cmyk, gray = str(tmp_path / 'cmyk.jpg'), str(tmp_path / 'gray.jpg')
+    Image.fromarray(rgb).convert('CMYK').save(cmyk)
+    Image.fromarray(rgb[:, :, 0]).save(gray)
+    a, b = build().decode(load_batch([cmyk, gray])['inputs'])
+    assert a.shape == b.shape == (3, 40, 60)
+    ref = cv2.imread(cmyk)[:, :, ::-1].astype(int)
+    assert np.abs(a.permute(1, 2, 0).numpy().astype(int) - ref).max() <= 2
+    assert torch.equal(b[0], b[1]) and torch.equal(b[1], b[2])
+
+
 def test_train_output_shape_dtype_labels_and_value_range(paths):
     pre = build([[dict(type='BatchRandomFlip', prob=0.5),
                   dict(type='BatchColorJitter', brightness=0.4,
