@@ -152,9 +152,8 @@ class DecodeBatchAugDataPreprocessor(BatchAugDataPreprocessor):
     sample (:func:`draw_resized_crop_boxes`), crops it and resizes it to
     ``crop_size`` with torch's antialiased bilinear interpolation
     (:func:`resize_antialias`: the uint8 kernel on the CPU, float32
-    rounded to uint8 values on CUDA; within 1 level of each other and of
-    Pillow),
-    then runs its ``Batch*`` ops on the ``(N, 3, h, w)`` batch. Outside
+    rounded to uint8 values on CUDA; each within 1 level of Pillow), then
+    runs its ``Batch*`` ops on the ``(N, 3, h, w)`` batch. Outside
     training every image is resized to short side ``test_resize_edge``
     the same way and centre-cropped to ``test_crop_size``; with
     ``test_resize_edge=None`` it is resized to ``test_crop_size`` directly.
