@@ -173,6 +173,7 @@ def test_full_mode_runs_on_cpu(bundle, tmp_path):
         assert rec['published'] == ga.FULL_PUBLISHED[method]
         assert rec['wall_s'] > 0 and rec['train_samples_per_s'] > 0
         assert rec['val_runs'] == 1  # the cut epoch is validated
+        assert rec['status'] == 'passed'
     assert result['runs']['ncl']['views'][0][2] == 'BatchAutoAugment'
     assert [result['runs'][m]['published']['top1']
             for m in ('ce', 'balanced_softmax', 'ncl')] == [70.4, 83.1, 85.5]
@@ -201,5 +202,5 @@ def test_full_mode_exits_nonzero_on_failure(bundle, tmp_path):
     rec = result['runs']['ce']
     assert rec['iters_run'] == 5  # stopped after warm-up + timed steps
     assert 'past --time-budget' in rec['cut_by_time_budget']
-    assert len(result['failures']) == 1
+    assert len(result['failures']) == 1 and rec['status'] == 'failed'
     assert 'past --time-budget' in result['failures'][0]

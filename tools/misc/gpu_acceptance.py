@@ -21,6 +21,18 @@ wheels of a bundle first). Two modes:
   then trains, resumes and measures. ``--device cpu`` runs the same steps on
   the CPU (bf16 AMP is skipped there: MMEngine's ``AmpOptimWrapper`` needs an
   accelerator), which is what the test suite does with a few iterations.
+- ``run --full``: instead of the short steps, CE, Balanced Softmax and NCL
+  on the bundle's CIFAR-10-LT ratio 100 at their configs' full schedules
+  (200 / 200 / 400 epochs) with the batched augmentation
+  (``configs/batchaug/``), in this process: after ``--full-warmup-iters``
+  steps, ``--full-timed-iters`` steps are timed and the estimate of the
+  whole schedule's training (step time x its iterations) is printed; each
+  run reports top-1 / many / medium / few next to the published figures,
+  its wall time and training samples/s (JSON and a printed table), and
+  fails when its built model did not run ``BatchAugDataPreprocessor`` on
+  every step. ``--full-iters N`` stops each run after N steps (the
+  schedule stays the config's; the CPU test), ``--time-budget`` cuts a run
+  whose estimate ends past it (a failure).
 
 Deterministic settings of the resume check: ``randomness.deterministic=True``
 (cuDNN deterministic, ``torch.use_deterministic_algorithms``),
@@ -32,6 +44,8 @@ Example::
     python tools/misc/gpu_acceptance.py prepare --bundle .gpu_bundle --wheels
     python tools/misc/gpu_acceptance.py run --bundle .gpu_bundle \\
         --work-dir /tmp/accept --out /tmp/accept/acceptance.json
+    python tools/misc/gpu_acceptance.py run --full --bundle .gpu_bundle \\
+        --work-dir /tmp/accept_full
 """
 import argparse
 import glob
@@ -46,7 +60,7 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
@@ -455,13 +469,19 @@ def full_classes() -> tuple:
             timed (int): Iterations timed.
             deadline (float, optional): ``time.time()`` past which the run
                 must not end. Defaults to None (no limit).
+            on_estimate (callable, optional): Called with the record once
+                the estimate is made (the JSON then holds it even if the
+                run is killed later). Defaults to None.
         """
 
         priority = 'LOWEST'
 
         def __init__(self, name: str, warmup: int, timed: int,
-                     deadline: Optional[float] = None) -> None:
+                     deadline: Optional[float] = None,
+                     on_estimate: Optional[Callable[[dict], None]] = None
+                     ) -> None:
             self.name = name
+            self.on_estimate = on_estimate
             self.warmup = warmup
             self.timed = timed
             self.deadline = deadline
@@ -527,6 +547,8 @@ def full_classes() -> tuple:
                 f'{rec["iters_per_epoch"]}) = {estimate:.1f} s '
                 f'({estimate / 60:.1f} min) of training, validation not '
                 'included')
+            if self.on_estimate is not None:
+                self.on_estimate(dict(rec))
             if self.deadline is None:
                 return
             loop = runner.train_loop
@@ -635,8 +657,8 @@ def _finite(value) -> Optional[float]:
     return value if math.isfinite(value) else None
 
 
-def full_run(method: str, args, data_root: str,
-             deadline: Optional[float]) -> dict:
+def full_run(method: str, args, data_root: str, deadline: Optional[float],
+             on_estimate: Optional[Callable[[dict], None]] = None) -> dict:
     """Train one ``--full`` run in this process and return its record.
 
     Args:
@@ -645,6 +667,8 @@ def full_run(method: str, args, data_root: str,
         data_root (str): Folder holding ``cifar-10-batches-py``.
         deadline (float, optional): ``time.time()`` past which the run is
             cut (:class:`FullRunProbe`). None: no limit.
+        on_estimate (callable, optional): Called with the partial record
+            once the step-time estimate is made. Defaults to None.
 
     Returns:
         dict: the probe's record (data preprocessor, views, pipeline,
@@ -672,7 +696,7 @@ def full_run(method: str, args, data_root: str,
     runner = (Runner.from_cfg(cfg)
               if 'runner_type' not in cfg else RUNNERS.build(cfg))
     probe = probe_cls(method, args.full_warmup_iters, args.full_timed_iters,
-                      deadline)
+                      deadline, on_estimate)
     runner.register_hook(probe)
     try:
         runner.train()
@@ -836,12 +860,21 @@ def run_full(args) -> int:
     save()
     for method in args.full_methods:
         log(f'full {method}: {FULL_CONFIGS[method]}')
+
+        def running(partial: dict, method: str = method) -> None:
+            result['runs'][method] = dict(
+                partial, status='running', config=FULL_CONFIGS[method],
+                published=FULL_PUBLISHED[method])
+            save()
+
         try:
-            rec = full_run(method, args, data_root, deadline)
+            rec = full_run(method, args, data_root, deadline, running)
         except Exception as e:  # noqa: BLE001 (reported, run goes on)
             rec = dict(error=f'{type(e).__name__}: {e}'[-2000:])
+        fails = full_failures(method, rec)
+        rec['status'] = 'failed' if fails else 'passed'
         result['runs'][method] = rec
-        result['failures'] += full_failures(method, rec)
+        result['failures'] += fails
         if 'error' not in rec:
             log(f'full {method}: top-1 {_cell(rec["top1"])} (published '
                 f'{rec["published"]["top1"]}), {rec["iters_run"]} / '

@@ -9,8 +9,16 @@
 # needed, no network: they are installed from BUNDLE/wheels):
 #   bash tools/misc/gpu_acceptance.sh [--bundle BUNDLE] [run options...]
 #   bash tools/misc/gpu_acceptance.sh --device cpu --iters 2   # CPU smoke
+# Full schedules instead (CE, Balanced Softmax, NCL on CIFAR-10-LT r100 with
+# the batched augmentation of configs/batchaug/; a step-time estimate of
+# each whole run after its warm-up, top-1 / many / medium / few next to the
+# published figures, wall time and samples/s):
+#   bash tools/misc/gpu_acceptance.sh --full [--time-budget S]
+#   bash tools/misc/gpu_acceptance.sh --full --device cpu --full-iters 6 \
+#       --full-warmup-iters 2 --full-timed-iters 3 ...   # CPU smoke
 # Run options: see python tools/misc/gpu_acceptance.py run --help
-# (--work-dir, --out, --iters, --methods, --precisions, --time-budget ...).
+# (--work-dir, --out, --iters, --methods, --precisions, --time-budget,
+# --full, --full-methods, --full-iters ...).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
