@@ -131,6 +131,7 @@ def test_full_mode_runs_on_cpu(bundle, tmp_path):
     result = json.loads(out.read_text())
     assert result['failures'] == [], proc.stdout[-3000:]
     assert result['mode'] == 'full' and result['device'] == 'cpu'
+    assert result['train_images'] == result['test_images'] == 40
     assert set(result['runs']) == {'ce', 'balanced_softmax', 'ncl'}
     stdout = proc.stdout
     for method, rec in result['runs'].items():

@@ -842,9 +842,9 @@ def run_full(args) -> int:
         torch=torch.__version__, full_iters=args.full_iters,
         time_budget=args.time_budget,
         train_images=train_size(args.train_per_class),
-        test_images=int(len(np.load(mini)['test_labels'])
-                        if not args.test_per_class else
-                        10 * args.test_per_class),
+        test_images=int(np.minimum(
+            np.bincount(np.load(mini)['test_labels']),
+            args.test_per_class or np.inf).sum()),
         runs={}, failures=[])
 
     def save():
