@@ -494,9 +494,9 @@ def full_classes() -> tuple:
             if self._cuda:
                 torch.cuda.synchronize()
 
-        def _count_call(self, module, args, kwargs) -> None:
-            training = kwargs.get('training',
-                                  args[1] if len(args) > 1 else False)
+        def _count_call(self, module, args, kwargs=None) -> None:
+            training = (kwargs or {}).get(
+                'training', args[1] if len(args) > 1 else False)
             if training:
                 self.record['preprocessor_train_calls'] += 1
 
@@ -505,7 +505,11 @@ def full_classes() -> tuple:
                      else runner.model)
             pre = model.data_preprocessor
             self._cuda = next(model.parameters()).is_cuda
-            pre.register_forward_pre_hook(self._count_call, with_kwargs=True)
+            try:
+                pre.register_forward_pre_hook(self._count_call,
+                                              with_kwargs=True)
+            except TypeError:  # torch < 2.0: positional arguments only
+                pre.register_forward_pre_hook(self._count_call)
             loop = runner.train_loop
             dataset = loop.dataloader.dataset
             pipeline = getattr(dataset, 'pipeline', None)
