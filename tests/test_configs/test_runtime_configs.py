@@ -56,6 +56,11 @@ def split_sizes(cfg, split):
     loader = cfg.get(f'{split}_dataloader')
     if not loader:
         return set()
+    dp = cfg.get('data_preprocessor') or {}
+    if dp.get('type') == 'DecodeBatchAugDataPreprocessor':
+        # the loader yields JPEG bytes; the preprocessor sets the size
+        key = 'crop_size' if split == 'train' else 'test_crop_size'
+        return {_square(dp.get(key, 224))}
     dataset = loader['dataset']
     while 'dataset' in dataset:  # wrappers
         dataset = dataset['dataset']
