@@ -84,6 +84,11 @@ class LoadJPEGBytes(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         """Read ``results['img_path']`` into ``results['img']``."""
+        if 'img_path' not in results:
+            raise KeyError(
+                f'LoadJPEGBytes reads files: results need an img_path, but '
+                f'got keys {sorted(results)} (an inferencer passing decoded '
+                f'arrays should use the per-sample config of the same model)')
         filename = results['img_path']
         try:
             img_bytes = fileio.get(filename, backend_args=self.backend_args)

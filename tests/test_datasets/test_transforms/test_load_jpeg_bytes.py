@@ -98,5 +98,10 @@ def test_truncated_empty_and_missing_files_are_named(tmp_path):
         build()(dict(img_path=str(nosof)))
 
 
+def test_decoded_array_without_a_path_is_refused():
+    with pytest.raises(KeyError, match=r"img_path.*\['img'\]"):
+        build()(dict(img=np.zeros((4, 4, 3), np.uint8)))
+
+
 def test_repr():
     assert repr(build()) == 'LoadJPEGBytes(backend_args=None)'
