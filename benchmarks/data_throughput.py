@@ -26,13 +26,15 @@ With ``--decode`` it times only the ImageNet-LT CE train path from JPEG
 files (``--decode-samples`` of them, ``--jpeg-size``) to the normalised
 input: the shipped per-sample config (decode, RandomResizedCrop, flip,
 ColorJitter per image in the pipeline) against its decode-on-the-device
-variant (``LoadJPEGBytes`` + ``DecodeBatchAugDataPreprocessor``, here on
-the CPU), interleaved rounds, one thread, printed as a ratio.
+variant (``LoadJPEGBytes`` + ``DecodeBatchAugDataPreprocessor`` on
+``--device``, default the CPU), interleaved rounds, one thread, printed as
+a ratio. Per-core figures mean little with ``--device cuda``: there the
+decode path's rate is that of one loader thread feeding the GPU.
 
     python benchmarks/data_throughput.py [--samples 1024] [--repeat 3]
         [--imagenet] [--json OUT.json] [--tiny]
     python benchmarks/data_throughput.py --decode [--decode-samples 256]
-        [--repeat 3] [--jpeg-size 500 375]
+        [--repeat 3] [--jpeg-size 500 375] [--device cuda]
 """
 import argparse
 import json
@@ -222,16 +224,19 @@ def imagenet_rows(samples: int, repeat: int,
 
 
 def make_file_path(cfg_path: str, files: List[str], samples: int,
-                   batch_size: int) -> Callable[[], int]:
+                   batch_size: int,
+                   device: str = 'cpu') -> Callable[[], int]:
     """A callable that runs ``samples`` files (cycling through ``files``)
     through ``cfg_path``'s train data path, from file to the normalised
     model input (pipeline, collate, data preprocessor in training mode on
-    the CPU), and returns the count."""
+    ``device``), and returns the count."""
     cfg = Config.fromfile(osp.join(ROOT, cfg_path))
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         pipeline = Compose(cfg.train_dataloader.dataset.pipeline)
-        preprocessor = _data_preprocessor(cfg)
+        preprocessor = _data_preprocessor(cfg).to(device)
     collate = _collate(cfg)
+    sync = torch.cuda.synchronize if device.startswith('cuda') else (
+        lambda: None)
 
     def run() -> int:
         for start in range(0, samples, batch_size):
@@ -240,13 +245,15 @@ def make_file_path(cfg_path: str, files: List[str], samples: int,
                 for i in range(start, min(samples, start + batch_size))
             ]
             preprocessor(collate(batch), True)
+        sync()
         return samples
 
     return run
 
 
 def decode_rows(samples: int, repeat: int, size: tuple,
-                batch_size: int = 0) -> Dict[str, object]:
+                batch_size: int = 0,
+                device: str = 'cpu') -> Dict[str, object]:
     """Interleaved rounds of the shipped per-sample ImageNet-LT CE train
     path and its decode-on-the-device variant, on the same JPEGs."""
     ref, dec = DECODE_CONFIGS
@@ -255,8 +262,8 @@ def decode_rows(samples: int, repeat: int, size: tuple,
             ROOT, ref)).train_dataloader.batch_size
     with tempfile.TemporaryDirectory() as folder:
         files = write_jpegs(folder, samples, size)
-        per = make_file_path(ref, files, samples, batch_size)
-        bat = make_file_path(dec, files, samples, batch_size)
+        per = make_file_path(ref, files, samples, batch_size, device)
+        bat = make_file_path(dec, files, samples, batch_size, device)
         per(), bat()  # warm-up (page cache, imports, allocator)
         rates = ([], [])
         for _ in range(repeat):
@@ -265,6 +272,7 @@ def decode_rows(samples: int, repeat: int, size: tuple,
     p, b = rates
     return dict(per_sample_config=osp.basename(ref),
                 decode_config=osp.basename(dec), batch_size=batch_size,
+                device=device,
                 samples=samples,
                 per_sample=round(statistics.median(p), 1),
                 decode=round(statistics.median(b), 1),
@@ -291,6 +299,11 @@ def main() -> None:
     parser.add_argument('--decode-samples', type=int, default=256,
                         help='distinct JPEG files (and samples per round) '
                         'of --decode')
+    parser.add_argument('--device', default='cpu',
+                        help='device of the data preprocessors of --decode '
+                        '(cuda: nvjpeg decode; per-sample path: its '
+                        'normalisation only); the pipelines stay on one '
+                        'CPU thread')
     parser.add_argument('--json', default=None)
     parser.add_argument('--tiny', action='store_true',
                         help='128 samples, 1 round, 32 JPEG samples')
@@ -301,16 +314,17 @@ def main() -> None:
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     if args.decode:
         row = decode_rows(args.decode_samples, args.repeat,
-                          tuple(args.jpeg_size))
+                          tuple(args.jpeg_size), device=args.device)
         print(f'ImageNet-LT CE train data path from {args.jpeg_size[0]}x'
               f'{args.jpeg_size[1]} JPEG files, samples/s per core '
-              f'(1 thread, CPU, {row["samples"]} files, batch '
+              f'(1 thread, preprocessors on {args.device}, '
+              f'{row["samples"]} files, batch '
               f'{row["batch_size"]}, median of {args.repeat} interleaved '
               f'rounds)')
         print(f'per-sample ({row["per_sample_config"]}): '
               f'{row["per_sample"]:.1f}')
-        print(f'decode on the device, here the CPU '
-              f'({row["decode_config"]}): {row["decode"]:.1f}')
+        print(f'decode on the device ({args.device}, '
+              f'{row["decode_config"]}): {row["decode"]:.1f}')
         print(f'ratio {row["ratio"]:.2f}x  rounds {row["ratios"]}')
         if args.json:
             with open(args.json, 'w') as f:
