@@ -279,3 +279,26 @@ def test_bad_arguments_and_inputs(paths):
     with pytest.raises(TypeError, match=r'encoded JPEG bytes.*\(2, 3, 8, 8\)'):
         build()(dict(inputs=torch.zeros(2, 3, 8, 8, dtype=torch.uint8)),
                 False)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_decode_and_augmentation(paths):
+    """nvjpeg decode + the float32 resize on CUDA against the CPU path.
+    Not run in this project yet (no GPU): the tolerances are loose guesses
+    (nvjpeg's IDCT / chroma upsampling differ from libjpeg-turbo's)."""
+    batch = load_batch(paths)
+    cpu = build()
+    gpu = build().to('cuda')
+    for a, b in zip(cpu.decode(batch['inputs']), gpu.decode(batch['inputs'])):
+        assert b.device.type == 'cuda' and b.shape == a.shape
+        assert (b.cpu().float() - a.float()).abs().mean() < 3
+    ev_cpu = unnormalise(cpu(batch, False)['inputs'])
+    ev_gpu = unnormalise(gpu(batch, False)['inputs'].cpu())
+    assert (ev_cpu - ev_gpu).abs().mean() < 3
+    pre = build([[dict(type='BatchRandomFlip', prob=0.5),
+                  dict(type='BatchColorJitter', brightness=0.4,
+                       contrast=0.4, saturation=0.4)]]).to('cuda')
+    torch.manual_seed(0)
+    out = pre(batch, True)['inputs']
+    assert out.device.type == 'cuda' and out.shape == (len(paths), 3, 224,
+                                                       224)
