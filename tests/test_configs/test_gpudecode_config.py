@@ -1,12 +1,14 @@
 # Copyright (c) ltplug contributors. All rights reserved.
-"""configs/batchaug/ce_resnet50_4xb128-90e_imagenet-lt-gpudecode.py builds
-its dataloaders and model and trains one step on tiny generated ImageNet-LT
-JPEGs, on the CPU (the same code decodes with nvjpeg on CUDA)."""
+"""The decode-on-the-device configs (``configs/batchaug/*-gpudecode.py``)
+change only the data path of their per-sample reference, and the ImageNet-LT
+one builds its dataloaders and model and trains one step on tiny generated
+ImageNet-LT JPEGs, on the CPU (the same code decodes with nvjpeg on CUDA)."""
 import os
 import os.path as osp
 
 import cv2
 import numpy as np
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
@@ -18,6 +20,14 @@ from tests.helpers import ROOT
 
 CFG = 'configs/batchaug/ce_resnet50_4xb128-90e_imagenet-lt-gpudecode.py'
 REF = 'configs/ce/ce_resnet50_4xb128-90e_imagenet-lt.py'
+#: every decode-on-the-device config and its per-sample reference
+PAIRS = [
+    (CFG, REF),
+    ('configs/batchaug/ce_resnet152-in1k-pre_4xb64-30e_places-lt-gpudecode.py',
+     'configs/ce/ce_resnet152-in1k-pre_4xb64-30e_places-lt.py'),
+    ('configs/batchaug/ce_resnet50_4xb128-90e_inat2018-gpudecode.py',
+     'configs/ce/ce_resnet50_4xb128-90e_inat2018.py'),
+]
 
 
 def fake_imagenet_lt(root: str, n: int = 4) -> None:
@@ -39,12 +49,52 @@ def fake_imagenet_lt(root: str, n: int = 4) -> None:
                 f'{r} {i}\n' for i, r in enumerate(rel)))
 
 
-def test_config_swaps_only_the_data_path():
-    cfg, ref = (Config.fromfile(osp.join(ROOT, p)) for p in (CFG, REF))
+def test_every_gpudecode_config_is_listed():
+    found = sorted(
+        f'configs/batchaug/{f}'
+        for f in os.listdir(osp.join(ROOT, 'configs', 'batchaug'))
+        if f.endswith('-gpudecode.py'))
+    assert found == sorted(c for c, _ in PAIRS)
+
+
+def _train_ops(pipeline):
+    """The reference's random train ops, as (type, key arguments)."""
+    return [(t['type'], t.get('scale'), t.get('prob'), t.get('brightness'))
+            for t in pipeline if t['type'] not in ('LoadImageFromFileChecked',
+                                                   'PackInputs')]
+
+
+def _without_pipeline(dataset) -> dict:
+    """A dataset config without its pipeline."""
+    return {k: v for k, v in dataset.items() if k != 'pipeline'}
+
+
+@pytest.mark.parametrize('cfg_path,ref_path', PAIRS,
+                         ids=[osp.basename(c) for c, _ in PAIRS])
+def test_config_swaps_only_the_data_path(cfg_path, ref_path):
+    cfg, ref = (Config.fromfile(osp.join(ROOT, p))
+                for p in (cfg_path, ref_path))
     assert cfg.model.to_dict() == ref.model.to_dict()
     assert cfg.optim_wrapper.to_dict() == ref.optim_wrapper.to_dict()
-    assert cfg.data_preprocessor.type == 'DecodeBatchAugDataPreprocessor'
-    assert cfg.data_preprocessor.mean == ref.data_preprocessor.mean
+    assert cfg.param_scheduler == ref.param_scheduler
+    assert cfg.train_cfg.to_dict() == ref.train_cfg.to_dict()
+    for key in ('batch_size', 'sampler'):
+        assert cfg.train_dataloader[key] == ref.train_dataloader[key]
+    assert _without_pipeline(cfg.train_dataloader.dataset) == \
+        _without_pipeline(ref.train_dataloader.dataset)
+    # the reference augments with exactly what the device path draws
+    assert _train_ops(ref.train_dataloader.dataset.pipeline) == [
+        ('RandomResizedCrop', 224, None, None),
+        ('RandomFlip', None, 0.5, None),
+        ('ColorJitter', None, None, 0.4)]
+    dp = cfg.data_preprocessor
+    assert dp.type == 'DecodeBatchAugDataPreprocessor'
+    assert dp.crop_size == 224 and dp.test_crop_size == 224
+    assert dp.test_resize_edge == 256
+    assert [t['type'] for t in dp.views[0]] == ['BatchRandomFlip',
+                                                'BatchColorJitter']
+    assert dp.mean == ref.data_preprocessor.mean
+    assert dp.std == ref.data_preprocessor.std
     assert ref.data_preprocessor.to_rgb and not cfg.data_preprocessor.to_rgb
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         assert cfg[key].collate_fn.type == 'pseudo_collate'
