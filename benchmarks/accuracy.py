@@ -86,6 +86,9 @@ import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# the table step imports ltplug from this checkout, as the stages' own
+# tools/train.py does: the same code, installed or not
+sys.path.insert(0, ROOT)
 SHARED_CIFAR10 = osp.join(osp.dirname(ROOT), 'shared', 'data', 'cifar10')
 
 

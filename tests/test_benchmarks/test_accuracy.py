@@ -131,6 +131,30 @@ def test_table_only_rebuilds_with_new_thresholds(tmp_path):
         many=2, medium=0, few=1)
 
 
+def test_table_step_imports_this_checkouts_ltplug(tmp_path):
+    """Another ``ltplug`` first on PYTHONPATH (or none installed) does not
+    reach the table step: it uses the checkout its stages train with."""
+    shadow = tmp_path / 'shadow' / 'ltplug'
+    shadow.mkdir(parents=True)
+    (shadow / '__init__.py').write_text(
+        "raise ImportError('the shadow ltplug was imported')\n")
+    work = tmp_path / 'acc'
+    (work / 'ce' / '20260101_000000').mkdir(parents=True)
+    write_per_class(str(work / 'ce' / '20260101_000000' /
+                        'per_class_accuracy.json'),
+                    [500, 100, 10], [90., 60., 30.])
+    with open(work / 'accuracy.json', 'w') as f:
+        json.dump(dict(budget='cpu', epochs=3, ft_epochs=1, tiny=False,
+                       results=dict(ce=dict(stages=['ce'], wall_s=12.0,
+                                            images_per_s=5.0,
+                                            metrics={'shot/top1': 60.0}))),
+                  f)
+    run_tool(['benchmarks/accuracy.py', '--work-dir', str(work),
+              '--table-only', '--many-thr', '50', '--few-thr', '20'],
+             env=dict(PYTHONPATH=str(tmp_path / 'shadow')), timeout=300)
+    assert '| ce | 0 | 60.00 | 75.00 |' in (work / 'accuracy.md').read_text()
+
+
 def test_bad_thresholds_and_missing_run(tmp_path):
     with pytest.raises(SystemExit):
         accuracy.parse_args(['--many-thr', '10', '--few-thr', '20'])
