@@ -9,28 +9,12 @@
 # same way (docs/batch_augment.md, "Decode on the device"). Opt-in; the
 # per-sample config stays the reference. Decoded images are RGB: to_rgb
 # is off, mean / std stay in RGB order.
-_base_ = ['../ce/ce_resnet50_4xb128-90e_imagenet-lt.py']
+_base_ = [
+    '../ce/ce_resnet50_4xb128-90e_imagenet-lt.py',
+    '../_base_/datasets/gpudecode.py',
+]
 
-data_preprocessor = dict(
-    type='DecodeBatchAugDataPreprocessor',
-    to_rgb=False,
-    crop_size=224,
-    crop_ratio_range=(0.08, 1.0),
-    aspect_ratio_range=(3. / 4., 4. / 3.),
-    test_resize_edge=256,
-    test_crop_size=224,
-    views=[[
-        dict(type='BatchRandomFlip', prob=0.5, direction='horizontal'),
-        dict(type='BatchColorJitter', brightness=0.4, contrast=0.4,
-             saturation=0.4),
-    ]])
-encoded_pipeline = [dict(type='LoadJPEGBytes'), dict(type='PackInputs')]
-train_dataloader = dict(
-    collate_fn=dict(type='pseudo_collate'),
-    dataset=dict(pipeline=encoded_pipeline))
-val_dataloader = dict(
-    collate_fn=dict(type='pseudo_collate'),
-    dataset=dict(pipeline=encoded_pipeline))
-test_dataloader = dict(
-    collate_fn=dict(type='pseudo_collate'),
-    dataset=dict(pipeline=encoded_pipeline))
+data_preprocessor = {{_base_.gpudecode_preprocessor}}
+train_dataloader = {{_base_.gpudecode_loader}}
+val_dataloader = {{_base_.gpudecode_loader}}
+test_dataloader = {{_base_.gpudecode_loader}}
