@@ -53,10 +53,13 @@ the per-seed values (``results.<method>.per_seed``) and the summary.
 (``configs/batchaug/``, the same crop + flip drawn per sample on whole
 batches by ``BatchAugDataPreprocessor``), to compare with ``ce``.
 
-Resume: every finished stage writes ``accuracy_stage.json`` (its record
-and the exact config it trained); ``--resume`` reuses a stage whose config
-is unchanged and trains the others, so a stopped multi-seed run continues
-where it stopped.
+Resume: every finished stage writes ``accuracy_stage.json`` (its record,
+the config file it trained, a hash of that config as resolved, its bases
+included, and hashes of the checkpoints it started from); ``--resume``
+reuses a stage only when all of them are unchanged and trains the others,
+so a stopped multi-seed run continues where it stopped, and a stage whose
+method config (a ``_base_`` file) was edited, or whose teacher was trained
+again, is trained again too.
 
 Several runs, one table: each run's ``accuracy.json`` keeps every final
 model's per-class rows, so ``--table-only --merge OTHER/accuracy.json``
@@ -76,6 +79,7 @@ Example::
 """
 import argparse
 import glob
+import hashlib
 import json
 import os
 import os.path as osp
@@ -372,15 +376,20 @@ def run_stage(stage: Stage, args, done: Dict[str, dict],
     work = osp.join(args.work_dir, stage.name)
     cfg_dir = osp.join(args.work_dir, 'configs')
     os.makedirs(cfg_dir, exist_ok=True)
-    fields = {k: _last_checkpoint(done[v]['work_dir'])
+    needed = {k: _last_checkpoint(done[v]['work_dir'])
               for k, v in stage.needs.items()}
-    fields.update(stage_fields())
+    fields = dict(needed, **stage_fields())
     cfg_path = osp.join(cfg_dir, f'{stage.name}.py')
     write_stage_config(cfg_path, stage, args, data_root, fields)
     with open(cfg_path) as f:
         cfg_text = f.read() + '\n# train.py ' + ' '.join(extra_args)
+    inputs = stage_inputs(cfg_path, needed)
     if getattr(args, 'resume', False):
-        record = finished_stage(work, cfg_text)
+        record = finished_stage(work, cfg_text, inputs)
+        if record is None and osp.isfile(osp.join(work, STAGE_RECORD)):
+            print(f'[accuracy] {stage.name}: its record in {work} was '
+                  'trained with another config or starting checkpoint: '
+                  'trained again', flush=True)
         if record is not None:
             print(f'[accuracy] {stage.name}: finished before with the same '
                   f'config, reused ({work})', flush=True)
@@ -418,20 +427,61 @@ def run_stage(stage: Stage, args, done: Dict[str, dict],
     print(f'[accuracy] {stage.name}: {wall:.0f} s, top-1 '
           f'{vals[-1]["shot/top1"]:.2f}', flush=True)
     with open(osp.join(work, STAGE_RECORD), 'w') as f:
-        json.dump(dict(record, config_text=cfg_text), f, indent=1)
+        json.dump(dict(record, config_text=cfg_text, inputs=inputs), f,
+                  indent=1)
     done[stage.name] = record
     return record
 
 
-def finished_stage(work: str, cfg_text: str) -> Optional[dict]:
+def _file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def stage_inputs(cfg_path: str, needed: Dict[str, str]) -> dict:
+    """What a stage's result depends on beyond its config file's text.
+
+    The stage config names its method config by path (``_base_``), so its
+    text stays the same when that file, or one of its bases, is edited; and
+    a teacher checkpoint keeps its path when its stage is trained again.
+
+    Args:
+        cfg_path (str): The stage config.
+        needed (dict): ``{placeholder: checkpoint path}`` of the stages it
+            starts from.
+
+    Returns:
+        dict: ``config_sha256`` (the config resolved through its bases) and
+        ``needs`` (``{placeholder: sha256 of the checkpoint}``, None for
+        a file that is not there).
+    """
+    from mmengine.config import Config
+    resolved = json.dumps(Config.fromfile(cfg_path).to_dict(),
+                          sort_keys=True, default=repr)
+    return dict(
+        config_sha256=hashlib.sha256(resolved.encode()).hexdigest(),
+        needs={k: _file_sha256(v) if osp.isfile(v) else None
+               for k, v in sorted(needed.items())})
+
+
+def finished_stage(work: str, cfg_text: str,
+                   inputs: Optional[dict] = None) -> Optional[dict]:
     """The record of a stage that finished in ``work`` with exactly this
     config (``--resume``), or None: a stage whose config changed (another
-    seed, budget, checkpoint or override) is trained again.
+    seed, budget, checkpoint, override, or an edited base config) or whose
+    starting checkpoints changed is trained again.
 
     Args:
         work (str): The stage's work dir.
         cfg_text (str): The stage config's text (plus its extra
             ``tools/train.py`` arguments) about to be trained.
+        inputs (dict, optional): :func:`stage_inputs` of the stage about to
+            be trained; a record must hold the same. A record written
+            before these were kept has none, and is not reused. Defaults
+            to None (the text alone decides).
 
     Returns:
         dict | None: The stage record ``run_stage`` returned then.
@@ -443,6 +493,9 @@ def finished_stage(work: str, cfg_text: str) -> Optional[dict]:
         record = json.load(f)
     if record.pop('config_text', None) != cfg_text:
         return None
+    if inputs is not None and record.pop('inputs', None) != inputs:
+        return None
+    record.pop('inputs', None)
     if not osp.isfile(record.get('per_class') or ''):
         return None
     return record

@@ -388,6 +388,73 @@ def test_resume_reuses_only_stages_with_the_same_config(tmp_path,
     assert trained == ['ce', 'ce', 'ce'], 'a changed config trains again'
 
 
+def test_resume_retrains_after_a_base_config_edit_or_a_new_teacher(
+        tmp_path, monkeypatch):
+    """--resume: the stage config names its method config by path, so an
+    edit of that file (or of its base) leaves the stage file's text the
+    same; the record still must not be reused. Neither may a student's
+    record once its teacher was trained again (same checkpoint path, new
+    weights)."""
+    trained = []
+
+    def fake_run(cmd, cwd, env, stdout, stderr):
+        work = cmd[cmd.index('--work-dir') + 1]
+        trained.append(osp.basename(work))
+        run_dir = osp.join(work, '20260101_000000')
+        os.makedirs(osp.join(run_dir, 'vis_data'), exist_ok=True)
+        with open(osp.join(run_dir, 'vis_data', 'scalars.json'), 'w') as f:
+            f.write(json.dumps({'shot/top1': 42.0, 'step': 1}) + '\n')
+        with open(osp.join(run_dir, 'per_class_accuracy.json'), 'w') as f:
+            json.dump({'per_class': []}, f)
+        ckpt = osp.join(work, 'epoch_1.pth')
+        with open(ckpt, 'w') as f:  # new weights on every training
+            f.write(f'weights of run {len(trained)}')
+        with open(osp.join(work, 'last_checkpoint'), 'w') as f:
+            f.write(ckpt)
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(accuracy.subprocess, 'run', fake_run)
+    cfg_dir = tmp_path / 'method_configs'
+    cfg_dir.mkdir()
+    (cfg_dir / 'base.py').write_text('model = dict(type="A", depth=32)\n')
+    (cfg_dir / 'teacher.py').write_text("_base_ = ['./base.py']\n")
+    (cfg_dir / 'student.py').write_text('model = dict(type="S")\n')
+    teacher = accuracy.Stage('teacher', str(cfg_dir / 'teacher.py'))
+    student = accuracy.Stage('student', str(cfg_dir / 'student.py'),
+                             needs={'t': 'teacher'},
+                             overrides="model = dict(teacher='{t}')\n")
+    args = accuracy.parse_args(['--resume', '--work-dir',
+                                str(tmp_path / 'work')])
+
+    def chain():
+        done = {}
+        for stage in (teacher, student):
+            accuracy.run_stage(stage, args, done, '/data')
+
+    chain()
+    assert trained == ['teacher', 'student']
+    chain()
+    assert trained == ['teacher', 'student'], 'nothing changed: reused'
+    stage_file = tmp_path / 'work' / 'configs' / 'teacher.py'
+    text = stage_file.read_text()
+    (cfg_dir / 'base.py').write_text('model = dict(type="A", depth=20)\n')
+    chain()
+    assert stage_file.read_text() == text, 'the stage file is the same'
+    assert trained == ['teacher', 'student'] * 2, (
+        'an edited base config trains its stage again, and the new teacher '
+        'checkpoint (same path) trains its student again')
+    (cfg_dir / 'student.py').write_text('model = dict(type="S2")\n')
+    chain()
+    assert trained == ['teacher', 'student'] * 2 + ['student']
+    # a record written before the inputs were kept is not reused
+    record_path = tmp_path / 'work' / 'student' / accuracy.STAGE_RECORD
+    record = json.loads(record_path.read_text())
+    del record['inputs']
+    record_path.write_text(json.dumps(record))
+    chain()
+    assert trained[-1] == 'student' and len(trained) == 6
+
+
 def test_merge_adds_seeds_from_another_run_without_its_work_dirs(tmp_path):
     """--table-only --merge: the per-seed runs of another accuracy.json
     (its work dirs gone: the groups come from the per-class rows it keeps)
