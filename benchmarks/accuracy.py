@@ -36,10 +36,12 @@ standard-rule groups stay in ``accuracy.json`` (``shot/*``).
 NCL rows: ``ncl`` is the 3-expert ensemble and ``ncl best expert`` its
 best single expert (``ExpertAccuracy``); ``ncl_distill`` is one ResNet-32
 distilled (``EnsembleDistiller``) from the ``ncl`` run of the same budget
-and seed, and ``ncl_single`` one ResNet-32 trained alone with the same
-config minus the teacher (Balanced Softmax, NCL's augmentation: RandomCrop
-32 pad 4, flip, AutoAugment CIFAR10 policy, Cutout 16; batch 64, NCL's
-optimizer). After each seed's methods, every final model's inference
+and seed (CE + KD, T = 2, on class-balanced resampling), ``ncl_single`` one
+ResNet-32 trained alone with NCL's recipe for one expert (Balanced Softmax,
+instance-balanced sampling), and ``ncl_distill_no_kd`` the distilled
+network's config without its teacher (CE on class-balanced resampling: what
+KD adds). All use NCL's augmentation (RandomCrop 32 pad 4, flip,
+AutoAugment CIFAR10 policy, Cutout 16), batch 64 and NCL's optimizer. After each seed's methods, every final model's inference
 throughput is timed in this process (``--infer-batch`` random images per
 predict forward, ``--infer-iters`` forwards, median of ``--infer-rounds``
 round-robin rounds) and given as a ratio to the ``ncl`` ensemble's.
@@ -73,7 +75,8 @@ Example::
 
     python benchmarks/accuracy.py --work-dir work_dirs/accuracy
     python benchmarks/accuracy.py --seeds 0 1 2 \\
-        --methods ce balanced_softmax ncl ncl_distill ncl_single
+        --methods ce balanced_softmax ncl ncl_distill ncl_single \\
+        ncl_distill_no_kd
     python benchmarks/accuracy.py --budget full --gpus 8 \\
         --data-root data/cifar10
 """
@@ -187,12 +190,30 @@ METHODS: Dict[str, List[Stage]] = {
               "{ncl_config!r})])\n"),
     ],
     # one NCL expert trained alone at the same budget: the distilled
-    # network's config without its teacher, i.e. the same ResNet-32 and
-    # head, Balanced Softmax (NCL's CE term for one expert; its
-    # hard-category and mutual-distillation terms need >= 2 experts),
-    # NCL's augmentation, batch 64 and schedule
+    # network's ResNet-32 and head without the teacher, with NCL's own
+    # recipe for one expert: Balanced Softmax (NCL's CE term; its
+    # hard-category and mutual-distillation terms need >= 2 experts) on
+    # instance-balanced sampling, NCL's augmentation, batch 64 and schedule
     'ncl_single': [
         Stage('ncl_single', NCL_DISTILL_CONFIG,
+              overrides="model = dict(_delete_=True, type='ImageClassifier',"
+              "\n    backbone={{{{_base_.model.backbone}}}},"
+              "\n    neck={{{{_base_.model.neck}}}},"
+              "\n    head=dict(type='LinearClsHead', num_classes=10, "
+              "in_channels=64, init_cfg=None,"
+              "\n              loss=dict(type='BalancedSoftmaxLoss', "
+              "tau=1.0)),"
+              "\n    data_preprocessor="
+              "{{{{_base_.model.data_preprocessor}}}})\n"
+              # after the common overrides' train_dataloader: update it
+              "train_dataloader.update(sampler=dict(_delete_=True, "
+              "type='DefaultSampler', shuffle=True))\n"),
+    ],
+    # the control of ncl_distill: its exact config (CE on class-balanced
+    # resampling, the same network, augmentation and schedule) without the
+    # teacher, i.e. what the KD term adds
+    'ncl_distill_no_kd': [
+        Stage('ncl_distill_no_kd', NCL_DISTILL_CONFIG,
               overrides="model = dict(_delete_=True, type='ImageClassifier',"
               "\n    backbone={{{{_base_.model.backbone}}}},"
               "\n    neck={{{{_base_.model.neck}}}},"
@@ -624,10 +645,12 @@ def write_table(results: Dict[str, dict], args) -> str:
             '',
             'ncl: the 3-expert ensemble (mean logits); ncl best expert: its '
             'best single expert (ExpertAccuracy; top-1 only); ncl_single: '
-            'one ResNet-32 trained alone with NCL\'s augmentation, batch and '
-            'schedule and Balanced Softmax; ncl_distill: one ResNet-32 '
-            'distilled from the ncl run of the same budget and seed (Balanced '
-            'Softmax + KD, T = 2, to the ensemble\'s mean logits), NCL\'s '
+            'one ResNet-32 trained alone with NCL\'s recipe for one expert '
+            '(Balanced Softmax, instance-balanced sampling); ncl_distill: '
+            'one ResNet-32 distilled from the ncl run of the same budget and '
+            'seed (CE + KD, T = 2, to the ensemble\'s mean logits, on '
+            'class-balanced resampling); ncl_distill_no_kd: the same without '
+            'the teacher (CE on class-balanced resampling); all with NCL\'s '
             'augmentation (RandomCrop 32 pad 4, flip, AutoAugment CIFAR10 '
             'policy, Cutout 16). Inference images/s: a timed predict loop '
             'of every final model in one process (batch '

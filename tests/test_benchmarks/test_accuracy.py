@@ -164,31 +164,45 @@ def test_bad_thresholds_and_missing_run(tmp_path):
 
 def test_ncl_rows_stage_configs(tmp_path):
     """ncl_distill's teacher is the ncl stage's checkpoint built from the
-    NCL config; ncl_single is the distilled network's config without its
-    teacher (a plain ImageClassifier, the same data pipeline)."""
+    NCL config; ncl_distill_no_kd is the distilled network's config without
+    its teacher (a plain ImageClassifier, the same head, loss, sampler and
+    data pipeline); ncl_single the same network with NCL's recipe for one
+    expert: Balanced Softmax on instance-balanced sampling."""
     assert [s.name for s in accuracy.METHODS['ncl_distill']] == [
         'ncl', 'ncl_distill']
     args = accuracy.parse_args(['--epochs', '7'])
     args.seed = 2
     fields = dict(accuracy.stage_fields(), teacher='/ckpt/ncl.pth')
     cfgs = {}
-    for name in ('ncl', 'ncl_distill', 'ncl_single'):
+    for name in ('ncl', 'ncl_distill', 'ncl_single', 'ncl_distill_no_kd'):
         path = str(tmp_path / f'{name}.py')
         accuracy.write_stage_config(path, STAGES[name], args, '/data/c10',
                                     fields)
         cfgs[name] = Config.fromfile(path)
-    distill, single, ncl = cfgs['ncl_distill'], cfgs['ncl_single'], \
-        cfgs['ncl']
+    distill, single, no_kd, ncl = (cfgs[k] for k in (
+        'ncl_distill', 'ncl_single', 'ncl_distill_no_kd', 'ncl'))
     spec, = distill.model.teachers
     assert spec.checkpoint == '/ckpt/ncl.pth'
     assert spec.config == osp.join(ROOT, accuracy.NCL.config)
     assert distill.model.type == 'EnsembleDistiller'
-    assert single.model.type == 'ImageClassifier'
-    assert set(single.model) == {'type', 'backbone', 'neck', 'head',
-                                 'data_preprocessor'}
-    assert single.model.head == distill.model.head
-    assert single.model.head.loss.type == 'BalancedSoftmaxLoss'
-    for cfg in (distill, single):
+    assert distill.model.head.loss.type == 'CrossEntropyLoss'
+    assert distill.train_dataloader.sampler.type == \
+        'ClassBalancedResampleSampler'
+    for cfg in (single, no_kd):
+        assert cfg.model.type == 'ImageClassifier'
+        assert set(cfg.model) == {'type', 'backbone', 'neck', 'head',
+                                  'data_preprocessor'}
+        assert cfg.model.backbone == distill.model.backbone
+    assert no_kd.model.head == distill.model.head
+    assert no_kd.train_dataloader == distill.train_dataloader
+    assert {k: v for k, v in single.model.head.items() if k != 'loss'} == \
+        {k: v for k, v in distill.model.head.items() if k != 'loss'}
+    assert single.model.head.loss == dict(type='BalancedSoftmaxLoss',
+                                          tau=1.0)
+    assert single.train_dataloader.sampler == dict(type='DefaultSampler',
+                                                   shuffle=True)
+    assert 'ClassCountsHook' in [h['type'] for h in single.custom_hooks]
+    for cfg in (distill, single, no_kd):
         assert cfg.train_dataloader.dataset.pipeline == \
             ncl.train_dataloader.dataset.pipeline
         assert cfg.train_dataloader.batch_size == 64

@@ -33,8 +33,8 @@ class EnsembleDistiller(BaseDistiller):
     ``pre_logits``. With several teachers the logits are averaged and the
     features concatenated. The loss is
 
-    ``loss_cls`` (the student head's own loss, Balanced Softmax in the
-    configs) ``+ loss_kd`` (``kd_loss(student logits, teacher logits)``)
+    ``loss_cls`` (the student head's own loss, CE in the configs)
+    ``+ loss_kd`` (``kd_loss(student logits, teacher logits)``)
     ``+ loss_feat`` (``feat_loss(projection(student feature), teacher
     features)``, only when ``feat_loss`` is given).
 
@@ -43,8 +43,8 @@ class EnsembleDistiller(BaseDistiller):
     - ``kd_loss``: :class:`KDLoss` with ``T = 2`` and weight 1, SSD's
       stage-III setting (the project's other long-tailed KD). It compares
       raw logits: NCL's raw logits are already balanced (its CE adjusts
-      the logits in training only), and so are the Balanced-Softmax
-      student's, so both sides estimate the balanced posterior.
+      the logits in training only), and the student sees class-balanced
+      batches (below), so both sides estimate the balanced posterior.
     - ``feat_loss``: None (off). The NCL feature is ``E * d`` wide, so the
       term needs a train-only ``Linear(d, E * d)`` projection, and CBD's
       weights (0.4 x 100) were tuned for its cosine-classifier student with
@@ -52,9 +52,12 @@ class EnsembleDistiller(BaseDistiller):
       ``feat_loss=dict(type='CosineFeatureDistillLoss', loss_weight=40.)``
       (CBD's ``alpha * beta``); each expert's feature is L2-normalised
       before concatenation, as CBD normalises each teacher.
-    - Sampling (the configs): instance-balanced, as NCL trains. Balanced
-      Softmax already corrects for the training prior; CBD's class-balanced
-      resampling with it would correct twice (use plain CE if you resample).
+    - Sampling (the configs): CBD's class-balanced resampling with plain CE
+      on the labels. NCL's recipe for one expert, Balanced Softmax on
+      instance-balanced sampling, fell below the ensemble's few-shot
+      accuracy on CIFAR-10-LT at the CPU budget (``configs/ncl/README.md``);
+      it stays a config switch. Do not combine Balanced Softmax with the
+      resampling: that corrects the prior twice.
 
     Teachers are built, checked (classes, preprocessor), frozen and kept
     out of DDP and of ``state_dict()`` (``save_teachers`` False: the
