@@ -36,7 +36,9 @@ standard-rule groups stay in ``accuracy.json`` (``shot/*``).
 NCL rows: ``ncl`` is the 3-expert ensemble and ``ncl best expert`` its
 best single expert (``ExpertAccuracy``); ``ncl_distill`` is one ResNet-32
 distilled (``EnsembleDistiller``) from the ``ncl`` run of the same budget
-and seed (CE + KD, T = 2, on class-balanced resampling), ``ncl_single`` one
+and seed (CE + KD, T = 2, on class-balanced resampling; ``ncl_distill_bs``
+the configs' other recipe, Balanced Softmax + KD on instance-balanced
+sampling), ``ncl_single`` one
 ResNet-32 trained alone with NCL's recipe for one expert (Balanced Softmax,
 instance-balanced sampling), and ``ncl_distill_no_kd`` the distilled
 network's config without its teacher (CE on class-balanced resampling: what
@@ -188,6 +190,21 @@ METHODS: Dict[str, List[Stage]] = {
               overrides="model = dict(teachers=[dict(\n"
               "    name='ncl', checkpoint='{teacher}', config="
               "{ncl_config!r})])\n"),
+    ],
+    # the same with the configs' other recipe: Balanced Softmax + KD on
+    # NCL's instance-balanced sampling (the configs' default until
+    # 2026-12-03)
+    'ncl_distill_bs': [
+        NCL,
+        Stage('ncl_distill_bs', NCL_DISTILL_CONFIG, needs={'teacher': 'ncl'},
+              overrides="model = dict(teachers=[dict(\n"
+              "    name='ncl', checkpoint='{teacher}', config="
+              "{ncl_config!r})],\n"
+              "    head=dict(loss=dict(_delete_=True, "
+              "type='BalancedSoftmaxLoss', tau=1.0)))\n"
+              # after the common overrides' train_dataloader: update it
+              "train_dataloader.update(sampler=dict(_delete_=True, "
+              "type='DefaultSampler', shuffle=True))\n"),
     ],
     # one NCL expert trained alone at the same budget: the distilled
     # network's ResNet-32 and head without the teacher, with NCL's own
@@ -649,7 +666,9 @@ def write_table(results: Dict[str, dict], args) -> str:
             '(Balanced Softmax, instance-balanced sampling); ncl_distill: '
             'one ResNet-32 distilled from the ncl run of the same budget and '
             'seed (CE + KD, T = 2, to the ensemble\'s mean logits, on '
-            'class-balanced resampling); ncl_distill_no_kd: the same without '
+            'class-balanced resampling); ncl_distill_bs: the same with '
+            'Balanced Softmax + KD on instance-balanced sampling; '
+            'ncl_distill_no_kd: ncl_distill without '
             'the teacher (CE on class-balanced resampling); all with NCL\'s '
             'augmentation (RandomCrop 32 pad 4, flip, AutoAugment CIFAR10 '
             'policy, Cutout 16). Inference images/s: a timed predict loop '

@@ -174,13 +174,25 @@ def test_ncl_rows_stage_configs(tmp_path):
     args.seed = 2
     fields = dict(accuracy.stage_fields(), teacher='/ckpt/ncl.pth')
     cfgs = {}
-    for name in ('ncl', 'ncl_distill', 'ncl_single', 'ncl_distill_no_kd'):
+    for name in ('ncl', 'ncl_distill', 'ncl_single', 'ncl_distill_no_kd',
+                 'ncl_distill_bs'):
         path = str(tmp_path / f'{name}.py')
         accuracy.write_stage_config(path, STAGES[name], args, '/data/c10',
                                     fields)
         cfgs[name] = Config.fromfile(path)
-    distill, single, no_kd, ncl = (cfgs[k] for k in (
-        'ncl_distill', 'ncl_single', 'ncl_distill_no_kd', 'ncl'))
+    distill, single, no_kd, ncl, bs = (cfgs[k] for k in (
+        'ncl_distill', 'ncl_single', 'ncl_distill_no_kd', 'ncl',
+        'ncl_distill_bs'))
+    # the other recipe: the same distiller and teacher, Balanced Softmax on
+    # instance-balanced sampling
+    assert [s.name for s in accuracy.METHODS['ncl_distill_bs']] == [
+        'ncl', 'ncl_distill_bs']
+    assert {k: v for k, v in bs.model.items() if k != 'head'} == \
+        {k: v for k, v in distill.model.items() if k != 'head'}
+    assert bs.model.head.loss == dict(type='BalancedSoftmaxLoss', tau=1.0)
+    assert bs.model.head.num_classes == distill.model.head.num_classes
+    assert bs.train_dataloader.sampler == dict(type='DefaultSampler',
+                                               shuffle=True)
     spec, = distill.model.teachers
     assert spec.checkpoint == '/ckpt/ncl.pth'
     assert spec.config == osp.join(ROOT, accuracy.NCL.config)
@@ -202,7 +214,7 @@ def test_ncl_rows_stage_configs(tmp_path):
     assert single.train_dataloader.sampler == dict(type='DefaultSampler',
                                                    shuffle=True)
     assert 'ClassCountsHook' in [h['type'] for h in single.custom_hooks]
-    for cfg in (distill, single, no_kd):
+    for cfg in (distill, single, no_kd, bs):
         assert cfg.train_dataloader.dataset.pipeline == \
             ncl.train_dataloader.dataset.pipeline
         assert cfg.train_dataloader.batch_size == 64
