@@ -709,7 +709,9 @@ def write_outputs(results: Dict[str, dict], args) -> str:
         json.dump(dict(budget=args.budget, epochs=args.epochs,
                        ft_epochs=args.ft_epochs, tiny=args.tiny,
                        many_thr=args.many_thr, few_thr=args.few_thr,
-                       seeds=list(getattr(args, 'seeds', [0])),
+                       seeds=sorted({int(k) for r in results.values()
+                                     for k in r.get('per_seed', {})} |
+                                    set(getattr(args, 'seeds', [0]))),
                        summary=summarize(results), results=results), f,
                   indent=2)
     return table
@@ -967,14 +969,49 @@ def run_seed(seed: int, args, data_root: str,
         write_outputs(results, args)
 
 
+def previous_results(args) -> Dict[str, dict]:
+    """With ``--resume``: the results ``<work-dir>/accuracy.json`` holds
+    already, kept in the rewritten outputs, so a run of some methods or
+    seeds does not drop the rows of the others (its own methods and seeds
+    replace theirs).
+
+    Args:
+        args (Namespace): This run's arguments.
+
+    Returns:
+        dict: The previous results by method, or ``{}`` without a file.
+
+    Raises:
+        SystemExit: The file was written with another budget, number of
+            epochs or ``--tiny``.
+    """
+    path = osp.join(args.work_dir, 'accuracy.json')
+    if not osp.isfile(path):
+        return {}
+    with open(path) as f:
+        run = json.load(f)
+    for key in ('budget', 'epochs', 'ft_epochs', 'tiny'):
+        if run.get(key) != getattr(args, key):
+            raise SystemExit(
+                f'--resume: {path} was written with {key}={run.get(key)!r}, '
+                f'this run has {getattr(args, key)!r}; use another '
+                '--work-dir')
+    results = {m: r for m, r in run.get('results', {}).items()
+               if 'per_seed' in r and m in METHODS}
+    if results:
+        print(f'[accuracy] --resume: keeping the results of {path} '
+              f'({", ".join(sorted(results))})', flush=True)
+    return results
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.table_only:
         print(table_only(args))
         return 0
     os.makedirs(args.work_dir, exist_ok=True)
+    results = previous_results(args) if args.resume else {}
     data_root = prepare_data(args)
-    results: Dict[str, dict] = {}
     for seed in args.seeds:
         run_seed(seed, args, data_root, results)
     print(write_outputs(results, args))

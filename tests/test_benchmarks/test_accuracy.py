@@ -338,6 +338,56 @@ def test_seeds_run_every_method_per_seed(tmp_path, monkeypatch):
         accuracy.parse_args(['--seeds', '1', '1'])
 
 
+def test_resume_keeps_the_other_methods_rows(tmp_path, monkeypatch):
+    """--resume with fewer methods (or another seed) than the work dir's
+    accuracy.json holds: their rows stay in the rewritten outputs, this
+    run's replace theirs; another budget in the file is refused."""
+    top1 = {}
+
+    def fake_run_stage(stage, args, done, data_root, extra_args=()):
+        done[stage.name] = dict(
+            work_dir=osp.join(args.work_dir, stage.name), wall_s=1.,
+            images_per_s=2., metrics={'shot/top1': top1[stage.name]},
+            per_class='pc.json')
+        return done[stage.name]
+
+    nan = float('nan')
+    monkeypatch.setattr(accuracy, 'run_stage', fake_run_stage)
+    monkeypatch.setattr(accuracy, 'prepare_data', lambda args: '/data')
+    monkeypatch.setattr(accuracy, 'per_class_rows', lambda path: [])
+    monkeypatch.setattr(
+        accuracy, 'regroup', lambda *a: dict(
+            many=nan, medium=nan, few=nan, sizes=dict(many=0, medium=0,
+                                                      few=0)))
+    monkeypatch.setattr(accuracy, 'measure_inference', lambda r, a: None)
+    work = str(tmp_path / 'acc')
+
+    def per_seed():
+        out = json.loads(open(osp.join(work, 'accuracy.json')).read())
+        return out['seeds'], {m: {s: r['metrics']['shot/top1']
+                                  for s, r in v['per_seed'].items()}
+                              for m, v in out['results'].items()}
+
+    top1.update(ce=40., balanced_softmax=50.)
+    accuracy.main(['--methods', 'ce', 'balanced_softmax', '--work-dir',
+                   work])
+    top1.update(balanced_softmax=52.)
+    accuracy.main(['--resume', '--methods', 'balanced_softmax',
+                   '--work-dir', work])
+    assert per_seed() == ([0], dict(ce={'0': 40.},
+                                    balanced_softmax={'0': 52.}))
+    accuracy.main(['--resume', '--methods', 'ce', '--seeds', '1',
+                   '--work-dir', work])
+    assert per_seed() == ([0, 1], dict(ce={'0': 40., '1': 40.},
+                                       balanced_softmax={'0': 52.}))
+    # without --resume the file is a new run's
+    accuracy.main(['--methods', 'ce', '--work-dir', work])
+    assert per_seed() == ([0], dict(ce={'0': 40.}))
+    with pytest.raises(SystemExit, match='epochs=10'):
+        accuracy.main(['--resume', '--methods', 'ce', '--epochs', '3',
+                       '--work-dir', work])
+
+
 def test_inference_speed_ensemble_slower(tmp_path):
     """The timed predict loop: a 3-expert NCL model is slower than one of
     its experts alone."""
