@@ -5,6 +5,7 @@ two-stage chain (CE -> LWS) trains, tests and writes its table."""
 import json
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 
@@ -582,3 +583,29 @@ def test_merge_adds_seeds_from_another_run_without_its_work_dirs(tmp_path):
                        '--merge', norows])
     with pytest.raises(SystemExit):
         accuracy.parse_args(['--merge', other])  # needs --table-only
+
+
+def test_readme_table_is_the_committed_merged_result(tmp_path):
+    """The README's seeded accuracy table is what ``--table-only`` builds
+    from the committed merged ``docs/results/accuracy_cpu/accuracy.json``
+    (its per-class rows), row for row: neither the table nor the README
+    was edited by hand."""
+    results = osp.join(ROOT, 'docs', 'results', 'accuracy_cpu')
+    work = tmp_path / 'rebuilt'
+    work.mkdir()
+    shutil.copy(osp.join(results, 'accuracy.json'), work / 'accuracy.json')
+    assert accuracy.main(['--table-only', '--work-dir', str(work)]) == 0
+
+    def rows(text):
+        return [line for line in text.splitlines()
+                if line.startswith('| ') and not line.startswith('| method')]
+
+    rebuilt = rows((work / 'accuracy.md').read_text())
+    assert len(rebuilt) >= 5
+    committed = rows(open(osp.join(results, 'accuracy.md')).read())
+    # the inference columns are the stored per-run timings, so the rebuild
+    # is exact
+    assert rebuilt == committed
+    readme = open(osp.join(ROOT, 'README.md'), encoding='utf-8').read()
+    for row in rebuilt:
+        assert row in readme, row
