@@ -38,13 +38,13 @@ best single expert (``ExpertAccuracy``); ``ncl_distill`` is one ResNet-32
 distilled (``EnsembleDistiller``) from the ``ncl`` run of the same budget
 and seed (CE + KD, T = 2, on class-balanced resampling; ``ncl_distill_bs``
 the configs' other recipe, Balanced Softmax + KD on instance-balanced
-sampling), ``ncl_single`` one
-ResNet-32 trained alone with NCL's recipe for one expert (Balanced Softmax,
-instance-balanced sampling), and ``ncl_distill_no_kd`` the distilled
-network's config without its teacher (CE on class-balanced resampling: what
-KD adds). All use NCL's augmentation (RandomCrop 32 pad 4, flip,
-AutoAugment CIFAR10 policy, Cutout 16), batch 64 and NCL's optimizer. After each seed's methods, every final model's inference
-throughput is timed in this process (``--infer-batch`` random images per
+sampling), ``ncl_single`` one ResNet-32 trained alone with NCL's recipe
+for one expert (Balanced Softmax, instance-balanced sampling), and
+``ncl_distill_no_kd`` the distilled network's config without its teacher
+(CE on class-balanced resampling: what KD adds). All use NCL's
+augmentation (RandomCrop 32 pad 4, flip, AutoAugment CIFAR10 policy,
+Cutout 16), batch 64 and NCL's optimizer. After each seed's methods, every
+final model's inference throughput is timed in this process (``--infer-batch`` random images per
 predict forward, ``--infer-iters`` forwards, median of ``--infer-rounds``
 round-robin rounds) and given as a ratio to the ``ncl`` ensemble's.
 

@@ -283,6 +283,45 @@ def test_table_mean_std_hand_computed(tmp_path):
     assert 'seed 0, one run per method' in table
 
 
+def fake_table_inputs(monkeypatch, fake_run_stage) -> None:
+    """Patch ``accuracy`` so that ``main`` runs ``fake_run_stage`` for each
+    stage, with no data and no per-class files (NaN shot groups)."""
+    nan = float('nan')
+    monkeypatch.setattr(accuracy, 'run_stage', fake_run_stage)
+    monkeypatch.setattr(accuracy, 'prepare_data', lambda args: '/data')
+    monkeypatch.setattr(accuracy, 'per_class_rows', lambda path: [])
+    monkeypatch.setattr(
+        accuracy, 'regroup', lambda *a: dict(
+            many=nan, medium=nan, few=nan, sizes=dict(many=0, medium=0,
+                                                      few=0)))
+
+
+def fake_training(trained: list, new_weights: bool = False):
+    """A stand-in for ``subprocess.run`` of ``tools/train.py``: it records
+    the stage's work dir name in ``trained`` and writes what a finished
+    run leaves (scalars, per-class file, last checkpoint; with
+    ``new_weights`` a checkpoint whose bytes differ on every run)."""
+
+    def fake_run(cmd, cwd, env, stdout, stderr):
+        work = cmd[cmd.index('--work-dir') + 1]
+        trained.append(osp.basename(work))
+        run_dir = osp.join(work, '20260101_000000')
+        os.makedirs(osp.join(run_dir, 'vis_data'), exist_ok=True)
+        with open(osp.join(run_dir, 'vis_data', 'scalars.json'), 'w') as f:
+            f.write(json.dumps({'shot/top1': 42.0, 'step': 1}) + '\n')
+        with open(osp.join(run_dir, 'per_class_accuracy.json'), 'w') as f:
+            json.dump({'per_class': []}, f)
+        ckpt = osp.join(work, 'epoch_1.pth')
+        if new_weights:
+            with open(ckpt, 'w') as f:
+                f.write(f'weights of run {len(trained)}')
+        with open(osp.join(work, 'last_checkpoint'), 'w') as f:
+            f.write(ckpt)
+        return subprocess.CompletedProcess(cmd, 0)
+
+    return fake_run
+
+
 def test_seeds_run_every_method_per_seed(tmp_path, monkeypatch):
     """--seeds 0 1: each method's stages run once per seed, in its own
     folder and with that seed in the config; shared stages once per seed."""
@@ -305,14 +344,7 @@ def test_seeds_run_every_method_per_seed(tmp_path, monkeypatch):
                 per_class='pc.json')
         return done[stage.name]
 
-    nan = float('nan')
-    monkeypatch.setattr(accuracy, 'run_stage', fake_run_stage)
-    monkeypatch.setattr(accuracy, 'prepare_data', lambda args: '/data')
-    monkeypatch.setattr(accuracy, 'per_class_rows', lambda path: [])
-    monkeypatch.setattr(
-        accuracy, 'regroup', lambda *a: dict(
-            many=nan, medium=nan, few=nan, sizes=dict(many=0, medium=0,
-                                                      few=0)))
+    fake_table_inputs(monkeypatch, fake_run_stage)
     timed = []
 
     def fake_measure(records, args):
@@ -352,14 +384,7 @@ def test_resume_keeps_the_other_methods_rows(tmp_path, monkeypatch):
             per_class='pc.json')
         return done[stage.name]
 
-    nan = float('nan')
-    monkeypatch.setattr(accuracy, 'run_stage', fake_run_stage)
-    monkeypatch.setattr(accuracy, 'prepare_data', lambda args: '/data')
-    monkeypatch.setattr(accuracy, 'per_class_rows', lambda path: [])
-    monkeypatch.setattr(
-        accuracy, 'regroup', lambda *a: dict(
-            many=nan, medium=nan, few=nan, sizes=dict(many=0, medium=0,
-                                                      few=0)))
+    fake_table_inputs(monkeypatch, fake_run_stage)
     monkeypatch.setattr(accuracy, 'measure_inference', lambda r, a: None)
     work = str(tmp_path / 'acc')
 
@@ -431,21 +456,7 @@ def test_resume_reuses_only_stages_with_the_same_config(tmp_path,
     the config it would train now is the same, and trained again when the
     config changed (another seed) or when --resume is not given."""
     trained = []
-
-    def fake_run(cmd, cwd, env, stdout, stderr):
-        work = cmd[cmd.index('--work-dir') + 1]
-        trained.append(osp.basename(work))
-        run_dir = osp.join(work, '20260101_000000')
-        os.makedirs(osp.join(run_dir, 'vis_data'), exist_ok=True)
-        with open(osp.join(run_dir, 'vis_data', 'scalars.json'), 'w') as f:
-            f.write(json.dumps({'shot/top1': 42.0, 'step': 1}) + '\n')
-        with open(osp.join(run_dir, 'per_class_accuracy.json'), 'w') as f:
-            json.dump({'per_class': []}, f)
-        with open(osp.join(work, 'last_checkpoint'), 'w') as f:
-            f.write(osp.join(work, 'epoch_1.pth'))
-        return subprocess.CompletedProcess(cmd, 0)
-
-    monkeypatch.setattr(accuracy.subprocess, 'run', fake_run)
+    monkeypatch.setattr(accuracy.subprocess, 'run', fake_training(trained))
     stage = STAGES['ce']
 
     def run(argv):
@@ -473,24 +484,9 @@ def test_resume_retrains_after_a_base_config_edit_or_a_new_teacher(
     record once its teacher was trained again (same checkpoint path, new
     weights)."""
     trained = []
-
-    def fake_run(cmd, cwd, env, stdout, stderr):
-        work = cmd[cmd.index('--work-dir') + 1]
-        trained.append(osp.basename(work))
-        run_dir = osp.join(work, '20260101_000000')
-        os.makedirs(osp.join(run_dir, 'vis_data'), exist_ok=True)
-        with open(osp.join(run_dir, 'vis_data', 'scalars.json'), 'w') as f:
-            f.write(json.dumps({'shot/top1': 42.0, 'step': 1}) + '\n')
-        with open(osp.join(run_dir, 'per_class_accuracy.json'), 'w') as f:
-            json.dump({'per_class': []}, f)
-        ckpt = osp.join(work, 'epoch_1.pth')
-        with open(ckpt, 'w') as f:  # new weights on every training
-            f.write(f'weights of run {len(trained)}')
-        with open(osp.join(work, 'last_checkpoint'), 'w') as f:
-            f.write(ckpt)
-        return subprocess.CompletedProcess(cmd, 0)
-
-    monkeypatch.setattr(accuracy.subprocess, 'run', fake_run)
+    # new weights on every training
+    monkeypatch.setattr(accuracy.subprocess, 'run',
+                        fake_training(trained, new_weights=True))
     cfg_dir = tmp_path / 'method_configs'
     cfg_dir.mkdir()
     (cfg_dir / 'base.py').write_text('model = dict(type="A", depth=32)\n')
