@@ -112,9 +112,10 @@ def norm_signature(preprocessor: nn.Module) -> tuple:
         std = [round(float(v), 6) for v in preprocessor.std.flatten()]
     # MMEngine's ImgDataPreprocessor (and MMPretrain's SelfSup one) keep
     # the flag as ``_channel_conversion``, MMPretrain's ClsDataPreprocessor
-    # as ``to_rgb``
+    # as ``to_rgb``, ltplug's BatchAugDataPreprocessor as ``bgr_inputs``
     to_rgb = bool(getattr(preprocessor, '_channel_conversion', False)
-                  or getattr(preprocessor, 'to_rgb', False))
+                  or getattr(preprocessor, 'to_rgb', False)
+                  or getattr(preprocessor, 'bgr_inputs', False))
     return enabled, mean, std, to_rgb
 
 

@@ -50,14 +50,17 @@ def test_drop_prefixed_keys_removes_weights_and_metadata():
 
 
 @pytest.mark.parametrize('kind', ['ClsDataPreprocessor',
-                                  'SelfSupDataPreprocessor'])
+                                  'SelfSupDataPreprocessor',
+                                  'BatchAugDataPreprocessor'])
 def test_norm_signature_sees_the_channel_conversion(kind):
     """A teacher fed BGR and a student fed RGB (or the reverse) must not
     compare equal: MMPretrain's ClsDataPreprocessor keeps the flag as
-    ``to_rgb``, MMEngine's preprocessors as ``_channel_conversion``."""
+    ``to_rgb``, MMEngine's preprocessors as ``_channel_conversion``,
+    ltplug's BatchAugDataPreprocessor as ``bgr_inputs``."""
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
 
+    import ltplug  # noqa: F401  (registers BatchAugDataPreprocessor)
     from ltplug.models.utils.teacher import norm_signature
     init_default_scope('mmpretrain')
     norm = dict(mean=[1., 2., 3.], std=[4., 5., 6.])
