@@ -2,21 +2,24 @@
 """Samples/s per core of each method's CIFAR train data path: the shipped
 per-sample pipeline against the batched one (``BatchAugDataPreprocessor``).
 
-For each method (CE, SSD stage I, NCL + MoCo on CIFAR-10-LT) both paths
-run on the same uint8 images with one torch thread, from a uint8 image to
-the normalised model input:
+For each method (CE, SSD stage I, CBD's augmented teacher, NCL + MoCo on
+CIFAR-10-LT) both paths run on the same uint8 images with one torch
+thread, from a uint8 image to the normalised model input:
 
 - *per-sample*: the shipped config's train pipeline (``Compose`` of its
   transforms, as the dataset applies it per image), its ``collate_fn``
   and its data preprocessor;
-- *batched*: the ``configs/batchaug`` variant's pipeline (``PackInputs`` only),
-  the same collate, and its ``BatchAugDataPreprocessor`` on the CPU
-  (training mode: every random op on the whole batch).
+- *batched*: the ``configs/batchaug`` variant's pipeline (``PackInputs``
+  only), the same collate, and its ``BatchAugDataPreprocessor`` on the
+  CPU (training mode: every random op on the whole batch).
 
 The two paths of all methods are timed in interleaved rounds in one
 process (``--repeat``), so that load changes on a shared machine hit them
 alike; the ratio is the median of the per-round ratios. Target (issue 19):
-batched NCL + MoCo >= 10x the per-sample path per core.
+batched NCL + MoCo >= 10x the per-sample path per core. The *workers*
+column times the batched path without its data preprocessor (``PackInputs``
+and collate: the dataloader workers' share when the preprocessor runs on a
+GPU), its ratio is against the whole per-sample path.
 
 With ``--imagenet`` it also times the per-sample train pipelines of the
 shipped ImageNet-LT / Places-LT / iNaturalist configs on JPEGs it writes
@@ -67,6 +70,8 @@ METHODS = {
         ('CE', 'ce', 'ce_resnet32_1xb128-200e_cifar10-lt-r100'),
         ('SSD stage I', 'ssd',
          'ssd-stage1_resnet32_1xb128-200e_cifar10-lt-r100'),
+        ('CBD teacher (aug)', 'cbd',
+         'cbd-teacher-aug_resnet32_1xb128-200e_cifar10-lt-r100'),
         ('NCL + MoCo', 'ncl',
          'ncl-moco_resnet32_1xb64-400e_cifar10-lt-r100'),
     ]
@@ -114,10 +119,14 @@ def _collate(cfg: Config) -> Callable:
     return default_collate if fn == 'default_collate' else pseudo_collate
 
 
-def make_path(cfg_path: str, images: np.ndarray,
-              batch_size: int) -> Callable[[], int]:
+def make_path(cfg_path: str,
+              images: np.ndarray,
+              batch_size: int,
+              workers_only: bool = False) -> Callable[[], int]:
     """A callable that runs ``images`` through ``cfg_path``'s train data
-    path (pipeline, collate, data preprocessor) and returns the count."""
+    path (pipeline, collate, data preprocessor; with ``workers_only`` only
+    the pipeline and collate, the dataloader workers' share) and returns
+    the count."""
     cfg = Config.fromfile(osp.join(ROOT, cfg_path))
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         pipeline = Compose(cfg.train_dataloader.dataset.pipeline)
@@ -131,7 +140,9 @@ def make_path(cfg_path: str, images: np.ndarray,
                               ori_shape=img.shape[:2]))
                 for img in images[start:start + batch_size]
             ]
-            preprocessor(collate(samples), True)
+            batch = collate(samples)
+            if not workers_only:
+                preprocessor(batch, True)
         return len(images)
 
     return run
@@ -154,25 +165,30 @@ def cifar_rows(samples: int, repeat: int,
         bs = Config.fromfile(osp.join(ROOT,
                                       ref)).train_dataloader.batch_size
         paths[name] = (make_path(ref, images, bs),
-                       make_path(batched, images, bs), bs)
-    for per, bat, _ in paths.values():  # warm-up (imports, allocator)
-        per(), bat()
-    rates = {name: ([], []) for name in methods}
+                       make_path(batched, images, bs),
+                       make_path(batched, images, bs, workers_only=True), bs)
+    for per, bat, work, _ in paths.values():  # warm-up (imports, allocator)
+        per(), bat(), work()
+    rates = {name: ([], [], []) for name in methods}
     for _ in range(repeat):
-        for name, (per, bat, _) in paths.items():
+        for name, (per, bat, work, _) in paths.items():
             rates[name][0].append(time_once(per))
             rates[name][1].append(time_once(bat))
+            rates[name][2].append(time_once(work))
     rows = []
     for name in methods:
-        per, bat = rates[name]
+        per, bat, work = rates[name]
         rows.append(
             dict(method=name,
-                 batch_size=paths[name][2],
+                 batch_size=paths[name][3],
                  per_sample=round(statistics.median(per), 1),
                  batched=round(statistics.median(bat), 1),
                  ratio=round(statistics.median(
                      [b / p for p, b in zip(per, bat)]), 2),
-                 ratios=[round(b / p, 2) for p, b in zip(per, bat)]))
+                 ratios=[round(b / p, 2) for p, b in zip(per, bat)],
+                 workers=round(statistics.median(work), 1),
+                 workers_ratio=round(statistics.median(
+                     [w / p for p, w in zip(per, work)]), 1)))
     return rows
 
 
@@ -339,12 +355,17 @@ def main() -> None:
     print(f'CIFAR-10-LT train data path, samples/s per core '
           f'({result["threads"]} thread, {args.samples} samples, median of '
           f'{args.repeat} interleaved rounds)')
-    print(f'{"method":14s} {"batch":>5s} {"per-sample":>11s} '
-          f'{"batched":>9s} {"ratio":>7s}  rounds')
+    print(f'{"method":17s} {"batch":>5s} {"per-sample":>11s} '
+          f'{"batched":>9s} {"ratio":>7s} {"workers":>9s} {"ratio":>7s}  '
+          f'rounds (batched / per-sample)')
     for row in result['cifar']:
-        print(f'{row["method"]:14s} {row["batch_size"]:5d} '
+        print(f'{row["method"]:17s} {row["batch_size"]:5d} '
               f'{row["per_sample"]:11.1f} {row["batched"]:9.1f} '
-              f'{row["ratio"]:6.2f}x  {row["ratios"]}')
+              f'{row["ratio"]:6.2f}x {row["workers"]:9.1f} '
+              f'{row["workers_ratio"]:6.1f}x  {row["ratios"]}')
+    print('workers: the batched path without its data preprocessor '
+          '(PackInputs + collate: what stays in the dataloader workers '
+          'when the ops run on a GPU), against the whole per-sample path')
     if args.imagenet:
         n = 32 if args.tiny else max(64, args.samples // 8)
         result['jpeg_size'] = list(args.jpeg_size)

@@ -14,13 +14,17 @@ def test_data_throughput_tiny(tmp_path):
     result = json.loads(out.read_text())
     assert result['threads'] == 1 and result['samples'] == 128
     assert [r['method'] for r in result['cifar']] == [
-        'CE', 'SSD stage I', 'NCL + MoCo'
+        'CE', 'SSD stage I', 'CBD teacher (aug)', 'NCL + MoCo'
     ]
     for row in result['cifar']:
         assert row['per_sample'] > 0 and row['batched'] > 0
         assert len(row['ratios']) == 1 and row['ratio'] == row['ratios'][0]
         assert abs(row['ratio'] - row['batched'] / row['per_sample']) < 0.01
         assert f'{row["ratio"]:6.2f}x' in proc.stdout
+        # the workers' share leaves out the batched ops: never slower
+        assert abs(row['workers_ratio'] -
+                   row['workers'] / row['per_sample']) < 0.06
+        assert row['workers'] > row['batched']
     names = [r['config'] for r in result['imagenet']]
     assert 'ce_resnet50_4xb128-90e_imagenet-lt.py' in names
     assert all(r['per_sample'] > 0 for r in result['imagenet'])

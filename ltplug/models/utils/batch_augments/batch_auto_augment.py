@@ -8,7 +8,7 @@ from mmpretrain.registry import MODELS
 from .base_batch_augment import BaseBatchAugment
 
 from . import photometric as P
-from .geometric import (apply_subset, rotation_matrix, shear_matrix,
+from .geometric import (apply_grouped, rotation_matrix, shear_matrix,
                         translate_matrix, warp_affine)
 
 #: MMPretrain op type -> the argument holding its value, and whether it
@@ -173,10 +173,5 @@ class BatchAutoAugment(BaseBatchAugment):
         place)."""
         ops, values = params['op'], params['value']
         for slot in range(ops.shape[1]):
-            present = torch.unique(ops[:, slot]).tolist()
-            for op_id in present:
-                if op_id < 0:
-                    continue
-                apply_subset(imgs, ops[:, slot] == op_id, self._fns[op_id],
-                             values[:, slot])
+            apply_grouped(imgs, ops[:, slot], self._fns, values[:, slot])
         return imgs

@@ -7,7 +7,7 @@ from mmpretrain.registry import MODELS
 from .base_batch_augment import BaseBatchAugment, check_prob
 
 from . import photometric as P
-from .geometric import apply_subset
+from .geometric import apply_grouped
 
 #: the op order index of MMPretrain's ColorJitter (a permutation of 4)
 _NAMES = ('brightness', 'contrast', 'saturation', 'hue')
@@ -80,10 +80,11 @@ class BatchColorJitter(BaseBatchAugment):
         """Run the ops in each sample's order (in place)."""
         on, order, factor = params['apply'], params['order'], \
             params['factor']
+        active = torch.tensor([r is not None for r in self.ranges],
+                              device=order.device)
+        fns = [(lambda fn, op: lambda x, f: fn(x, f[:, op]))(fn, op)
+               for op, fn in enumerate(self._fns)]
         for pos in range(4):
-            for op in range(4):
-                if self.ranges[op] is None:
-                    continue
-                apply_subset(imgs, on & (order[:, pos] == op), self._fns[op],
-                             factor[:, op])
+            ops = torch.where(on & active[order[:, pos]], order[:, pos], -1)
+            apply_grouped(imgs, ops, fns, factor)
         return imgs

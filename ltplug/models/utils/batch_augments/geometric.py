@@ -6,7 +6,7 @@ Every function takes a float batch ``(N, C, H, W)`` holding uint8 values
 and returns a batch of the same kind. They reproduce the per-sample
 OpenCV / Pillow / MMCV arithmetic where the text says so.
 """
-from typing import Callable, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -37,6 +37,47 @@ def apply_subset(imgs: torch.Tensor, mask: torch.Tensor, fn: Callable,
     sub = fn(imgs.index_select(0, idx),
              *[p.index_select(0, idx) for p in params])
     imgs.index_copy_(0, idx, sub.to(imgs.dtype))
+    return imgs
+
+
+def apply_grouped(imgs: torch.Tensor, op_ids: torch.Tensor,
+                  fns: Sequence[Callable],
+                  *params: torch.Tensor) -> torch.Tensor:
+    """Apply ``fns[op_ids[n]]`` to every sample ``n`` (none where
+    ``op_ids[n] < 0``): one reorder of the batch by op, each op on a
+    contiguous slice, one reorder back.
+
+    The same as ``apply_subset(imgs, op_ids == k, fns[k], *params)`` for
+    every ``k``, with 2 index copies in all instead of 2 per op.
+
+    Args:
+        imgs (torch.Tensor): ``(N, C, H, W)`` batch (modified in place).
+        op_ids (torch.Tensor): ``(N,)`` int64 op index per sample, -1: none.
+        fns (Sequence[Callable]): ``fn(sub_imgs, *sub_params) ->
+            sub_imgs`` per op index.
+        *params (torch.Tensor): Per-sample parameters, first dim ``N``.
+
+    Returns:
+        torch.Tensor: ``imgs``.
+    """
+    if op_ids.numel() == 0:
+        return imgs
+    order = torch.argsort(op_ids, stable=True)
+    counts = torch.bincount(op_ids.clamp(min=-1) + 1,
+                            minlength=len(fns) + 1).tolist()
+    if counts[0] == len(op_ids):
+        return imgs
+    start = counts[0]  # the samples with no op come first
+    rows = order[start:]
+    x = imgs.index_select(0, rows)
+    ps = [p.index_select(0, rows) for p in params]
+    begin = 0
+    for fn, count in zip(fns, counts[1:]):
+        if count:
+            end = begin + count
+            x[begin:end] = fn(x[begin:end], *[p[begin:end] for p in ps])
+            begin = end
+    imgs.index_copy_(0, rows, x)
     return imgs
 
 
@@ -247,16 +288,62 @@ def resize_crop_bilinear(imgs: torch.Tensor, top: torch.Tensor,
         return start[:, None] + i0, start[:, None] + i1, w0, w1
 
     def matrix(start, size, length, out):
-        # (N, out, length): Pillow's two fixed-point taps per output pixel
+        # (N, length, out): Pillow's two fixed-point taps per output pixel
+        # (integers up to 2 ** 22 + 1: exact in float32)
         i0, i1, w0, w1 = taps(start, size, out)
-        m = torch.zeros(n, out, length, dtype=torch.float64, device=dev)
-        m.scatter_add_(2, i0[..., None], w0[..., None].double())
-        m.scatter_add_(2, i1[..., None], w1[..., None].double())
-        return m.unsqueeze(1)
+        m = torch.zeros(n, length, out, dtype=torch.float32, device=dev)
+        m.scatter_add_(1, i0[:, None], w0[:, None].float())
+        m.scatter_add_(1, i1[:, None], w1[:, None].float())
+        return m
 
-    half = float(1 << 21)
-    scale = float(1 << 22)
-    horiz = imgs.double() @ matrix(left, width, w, out_w).transpose(2, 3)
-    horiz = torch.floor((horiz + half) / scale).clamp(0, 255)
-    out = matrix(top, height, h, out_h) @ horiz
-    return torch.floor((out + half) / scale).clamp(0, 255).to(imgs.dtype)
+    rows = imgs.reshape(n, c * h, w)  # horizontal pass first
+    horiz = fixed_point_matmul(rows, matrix(left, width, w, out_w), 11)
+    cols = horiz.view(n, c, h, out_w).transpose(2, 3).reshape(
+        n, c * out_w, h)
+    out = fixed_point_matmul(cols, matrix(top, height, h, out_h), 11)
+    return out.view(n, c, out_w, out_h).transpose(2, 3).contiguous().to(
+        imgs.dtype)
+
+
+def fixed_point_matmul(x: torch.Tensor,
+                       m: torch.Tensor,
+                       bits: int,
+                       split: Optional[bool] = None) -> torch.Tensor:
+    """``floor((x @ m + 2 ** (2 * bits - 1)) / 2 ** (2 * bits))``, clipped to
+    0..255, for uint8-valued ``x`` ``(N, R, K)`` and non-negative integer
+    weights ``m`` ``(N, K, M)`` (float32, exact) whose columns sum to at
+    most ``2 ** (2 * bits) + 1`` with at most 2 non-zero weights each (a
+    bilinear filter's taps): exact.
+
+    On the CPU the weights are split into high and low ``bits``-bit halves
+    and both products run in one float32 ``bmm`` (every partial sum is an
+    integer below ``2 ** 24``); the halves are recombined without leaving
+    float32's exact range, as ``floor((A + floor((B + half) / 2 ** bits))
+    / 2 ** bits)``, which equals the rounding of the whole sum. Elsewhere
+    (a GPU's float32 matmul may round through TF32) it is one float64
+    ``bmm``.
+
+    Args:
+        x (torch.Tensor): ``(N, R, K)`` uint8-valued batch.
+        m (torch.Tensor): ``(N, K, M)`` float32 integer weights.
+        bits (int): Half the fixed-point bits (11 for Pillow's 22-bit
+            bilinear weights).
+        split (bool, optional): Force the split float32 path (True) or
+            the float64 one (False). Defaults to None: split on the CPU.
+
+    Returns:
+        torch.Tensor: ``(N, R, M)``, uint8 values.
+    """
+    one = float(1 << bits)
+    half = float(1 << (2 * bits - 1))
+    if split is None:
+        split = x.device.type == 'cpu'
+    if not split:
+        out = torch.bmm(x.double(), m.double())
+        return torch.floor((out + half) * (1. / (one * one))).clamp_(0, 255)
+    high = torch.floor(m * (1. / one))
+    low = m - high * one
+    k = m.shape[2]
+    both = torch.bmm(x.float(), torch.cat([high, low], 2))
+    q = torch.floor((both[..., k:] + half) * (1. / one))
+    return torch.floor((both[..., :k] + q) * (1. / one)).clamp_(0, 255)

@@ -19,20 +19,40 @@ def _col(x: torch.Tensor) -> torch.Tensor:
     return x.float().view(-1, 1, 1, 1)
 
 
+def _mean(gray: torch.Tensor) -> torch.Tensor:
+    """Per-sample float64 mean of an integer-valued ``(N, 1, H, W)`` grey
+    batch: the sum in float32 (exact while below 2 ** 24, i.e. up to
+    65,793 pixels; float64 beyond), the quotient in float64."""
+    n = gray[0].numel()
+    total = gray.sum((1, 2, 3)) if n * 255 < (1 << 24) else gray.double(
+    ).sum((1, 2, 3))
+    return total.double() / n
+
+
+def _is_zero(x: torch.Tensor) -> torch.Tensor:
+    """``1.`` where the non-negative integer-valued ``x`` is 0, else
+    ``0.`` (arithmetic: faster than a comparison and ``where`` on the
+    CPU)."""
+    return (1. - x).clamp_(min=0.)
+
+
 def cv2_gray(imgs: torch.Tensor) -> torch.Tensor:
-    """``cv2.cvtColor(BGR2GRAY)`` of RGB values: OpenCV's 14-bit
-    fixed-point luminance, ``(N, 1, H, W)``."""
-    r, g, b = imgs.double().unbind(1)
-    return torch.floor((r * 4899 + g * 9617 + b * 1868 + 8192) /
-                       16384).unsqueeze(1).to(imgs.dtype)
+    """``cv2.cvtColor(BGR2GRAY)`` of RGB values: OpenCV 5's 15-bit
+    fixed-point luminance (9798, 19235, 3735; OpenCV 4's 14-bit weights
+    differ by 1 on about 0.3% of colours), ``(N, 1, H, W)``."""
+    # at most 255 * 32768 + 16384 < 2 ** 24: exact in float32
+    r, g, b = imgs.float().unbind(1)
+    return torch.floor((r * 9798 + g * 19235 + b * 3735 + 16384) *
+                       (1. / 32768)).unsqueeze(1).to(imgs.dtype)
 
 
 def pil_gray(imgs: torch.Tensor) -> torch.Tensor:
     """Pillow's ``convert('L')``: 16-bit fixed-point luminance,
     ``(N, 1, H, W)``."""
-    r, g, b = imgs.double().unbind(1)
-    return torch.floor((r * 19595 + g * 38470 + b * 7471 + 32768) /
-                       65536).unsqueeze(1).to(imgs.dtype)
+    # at most 255 * 65536 + 32768 < 2 ** 24: exact in float32
+    r, g, b = imgs.float().unbind(1)
+    return torch.floor((r * 19595 + g * 38470 + b * 7471 + 32768) *
+                       (1. / 65536)).unsqueeze(1).to(imgs.dtype)
 
 
 def cv2_add_weighted(src1: torch.Tensor, src2: torch.Tensor,
@@ -51,7 +71,8 @@ def mmcv_blend(imgs: torch.Tensor, degenerate: torch.Tensor,
     """``cv2.addWeighted(img, f, degenerate, 1 - f, 0)`` on float32
     arrays, clipped and truncated to uint8 (MMCV's brightness / contrast /
     sharpness)."""
-    return torch.trunc(cv2_add_weighted(imgs, degenerate, factor).clamp(
+    # truncation of values clipped to 0..255 is their floor (faster)
+    return torch.floor(cv2_add_weighted(imgs, degenerate, factor).clamp_(
         0, 255)).to(imgs.dtype)
 
 
@@ -62,7 +83,7 @@ def mmcv_brightness(imgs: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
 
 def mmcv_contrast(imgs: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
     """``mmcv.adjust_contrast``: blend with the rounded mean grey."""
-    mean = torch.round(cv2_gray(imgs).double().mean((1, 2, 3)))
+    mean = torch.round(_mean(cv2_gray(imgs)))
     return mmcv_blend(imgs, _col(mean).expand_as(imgs), factor)
 
 
@@ -112,7 +133,7 @@ def auto_contrast(imgs: torch.Tensor) -> torch.Tensor:
     # tensor / tensor (IEEE division; ``255. / t`` multiplies by 1 / t)
     scale = torch.full_like(high, 255.) / torch.where(
         flat, torch.ones_like(high), high - low)
-    out = torch.trunc((x * scale + (-low * scale)).clamp(0, 255))
+    out = torch.floor((x * scale + (-low * scale)).clamp_(0, 255))
     return torch.where(flat, x, out).to(imgs.dtype)
 
 
@@ -139,7 +160,7 @@ def pil_blend(imgs: torch.Tensor, degenerate: torch.Tensor,
     """``Image.blend(degenerate, img, f)``: ``d + f * (img - d)``, clipped
     and truncated (Pillow's ImageEnhance)."""
     f = _col(factor)
-    return torch.trunc((degenerate + f * (imgs - degenerate)).clamp(0, 255))
+    return torch.floor((degenerate + f * (imgs - degenerate)).clamp_(0, 255))
 
 
 def pil_brightness(imgs: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
@@ -149,7 +170,7 @@ def pil_brightness(imgs: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
 
 def pil_contrast(imgs: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
     """``ImageEnhance.Contrast``: blend with ``int(mean(L) + 0.5)``."""
-    mean = torch.floor(pil_gray(imgs).double().mean((1, 2, 3)) + 0.5)
+    mean = torch.floor(_mean(pil_gray(imgs)) + 0.5)
     return pil_blend(imgs, _col(mean).expand_as(imgs), factor)
 
 
@@ -162,6 +183,11 @@ def pil_hue(imgs: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     """Pillow's RGB -> HSV (uint8 channels), ``H += shift`` (mod 256),
     HSV -> RGB, as ltplug's ``adjust_hue`` with the pillow backend.
 
+    Float32, as Pillow; the branches of Pillow's formulas are taken by
+    multiplying with 0 / 1 masks built by arithmetic on the integer
+    values (exact, and several times faster on the CPU than comparisons
+    and ``torch.where``).
+
     Args:
         imgs (torch.Tensor): RGB batch.
         shift (torch.Tensor): ``(N,)`` int64 hue shift in 0..255
@@ -169,18 +195,25 @@ def pil_hue(imgs: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     """
     x = imgs.float()
     r, g, b = x.unbind(1)
-    maxc, minc = x.amax(1), x.amin(1)
+    maxc = torch.maximum(torch.maximum(r, g), b)
+    minc = torch.minimum(torch.minimum(r, g), b)
     cr = maxc - minc
-    grey = cr == 0
-    crs = torch.where(grey, torch.ones_like(cr), cr)
-    s = cr / torch.where(maxc == 0, torch.ones_like(maxc), maxc)
+    grey = _is_zero(cr)  # 1: r == g == b
+    crs = cr + grey  # the divisor, 1 where grey (its h is masked)
+    s = cr / (maxc + _is_zero(maxc))
     rc, gc, bc = (maxc - r) / crs, (maxc - g) / crs, (maxc - b) / crs
-    h = torch.where(r == maxc, bc - gc,
-                    torch.where(g == maxc, 2. + rc - bc, 4. + gc - rc))
-    h = torch.fmod(h / 6. + 1., 1.)
-    uh = torch.where(grey, 0., torch.trunc(h * 255.).clamp(0, 255))
-    us = torch.where(grey, 0., torch.trunc(s * 255.).clamp(0, 255))
-    uh = torch.remainder(uh + shift.float().view(-1, 1, 1), 256.)
+    # Pillow: r == maxc first, then g == maxc, else b
+    is_r = _is_zero(maxc - r)
+    is_g = _is_zero(maxc - g) * (1. - is_r)
+    is_b = 1. - is_r - is_g
+    h = is_r * (bc - gc) + is_g * (2. + rc - bc) + is_b * (4. + gc - rc)
+    h = h / 6. + 1.  # in [5/6, 11/6]: fmod(h, 1) is h - floor(h), exact
+    h = h - torch.floor(h)
+    colour = 1. - grey
+    uh = torch.floor(h * 255.).clamp_(0, 255) * colour
+    us = torch.floor(s * 255.).clamp_(0, 255) * colour
+    uh = uh + shift.float().view(-1, 1, 1)  # 0..510 -> mod 256
+    uh = uh - 256. * (uh - 255.).clamp_(0, 1)
     # HSV -> RGB (Pillow's hsv2rgb); sector i picks (r, g, b) from
     # 0: (v, t, p)  1: (q, v, p)  2: (p, v, t)  3: (p, q, v)  4: (t, p, v)
     # 5: (v, p, q)
@@ -189,19 +222,18 @@ def pil_hue(imgs: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     f = hf - i
     fs = us / 255.
     v = maxc
-    p = torch.floor(v * (1. - fs) + 0.5).clamp(0, 255)
-    q = torch.floor(v * (1. - fs * f) + 0.5).clamp(0, 255)
-    t = torch.floor(v * (1. - fs * (1. - f)) + 0.5).clamp(0, 255)
-    i = torch.remainder(i, 6)
-    r_out = torch.where((i == 0) | (i == 5), v, torch.where(
-        i == 1, q, torch.where(i == 4, t, p)))
-    g_out = torch.where(i == 0, t, torch.where(
-        i <= 2, v, torch.where(i == 3, q, p)))
-    b_out = torch.where(i <= 1, p, torch.where(
-        i == 2, t, torch.where(i <= 4, v, q)))
+    p = torch.floor(v * (1. - fs) + 0.5).clamp_(0, 255)
+    q = torch.floor(v * (1. - fs * f) + 0.5).clamp_(0, 255)
+    t = torch.floor(v * (1. - fs * (1. - f)) + 0.5).clamp_(0, 255)
+    i = i - 6. * (i - 5.).clamp_(0, 1)  # i == 6 (uh == 255) -> 0
+    m = [(1. - (i - k).abs_()).clamp_(min=0.) for k in range(6)]
+    vp, qp, tp = v - p, q - p, t - p
+    r_out = p + vp * (m[0] + m[5]) + qp * m[1] + tp * m[4]
+    g_out = p + tp * m[0] + vp * (m[1] + m[2]) + qp * m[3]
+    b_out = p + tp * m[2] + vp * (m[3] + m[4]) + qp * m[5]
     rgb = torch.stack([r_out, g_out, b_out], 1)
-    keep = (us == 0).unsqueeze(1)
-    return torch.where(keep, v.unsqueeze(1), rgb).to(imgs.dtype)
+    keep = _is_zero(us).unsqueeze(1)  # s == 0: (v, v, v)
+    return (rgb + (v.unsqueeze(1) - rgb) * keep).to(imgs.dtype)
 
 
 def weighted_gray(imgs: torch.Tensor,
@@ -211,8 +243,8 @@ def weighted_gray(imgs: torch.Tensor,
     total = sum(weights)
     w = [float(v) / total for v in weights]
     x = imgs.double()
-    gray = torch.trunc(((x[:, 0] * w[0] + x[:, 1] * w[1]) +
-                        x[:, 2] * w[2]).unsqueeze(1))
+    gray = torch.floor(((x[:, 0] * w[0] + x[:, 1] * w[1]) +
+                        x[:, 2] * w[2]).unsqueeze(1))  # >= 0: trunc
     return gray.expand_as(imgs).to(imgs.dtype)
 
 
@@ -233,33 +265,35 @@ def pil_gaussian_blur(imgs: torch.Tensor, sigma: torch.Tensor,
     """``ImageFilter.GaussianBlur(radius=sigma)``: Pillow's 3 extended box
     blurs per axis (horizontal passes first), 24-bit fixed-point weights,
     edge pixels repeated, rounded to uint8 after every pass; each pass is
-    one batched float64 matmul with a banded matrix (exact)."""
+    a sum of shifted copies with per-sample tap weights, in float64
+    (integers below 2 ** 53: exact)."""
     radius = box_radius(sigma, passes)  # (N,) float32
     r_int = torch.floor(radius).double()
     ww = torch.floor((float(1 << 24) / (radius * 2 + 1)).double())
     fw = torch.floor(((1 << 24) - (r_int * 2 + 1) * ww) / 2)
-    n, _, h, w = imgs.shape
+    reach = int(r_int.max()) + 1
+    # tap weight of every offset -reach..reach, per sample: ww inside the
+    # box, fw on its two edge taps, 0 beyond
+    off = torch.arange(-reach, reach + 1, device=imgs.device,
+                       dtype=torch.float64).abs()[None]
+    r_col = r_int[:, None]
+    taps = torch.where(off <= r_col, ww[:, None], torch.where(
+        off == r_col + 1, fw[:, None], torch.zeros_like(off)))
+    taps = [t.view(-1, 1, 1, 1) for t in taps.unbind(1)]
+    half, inv_scale = float(1 << 23), 1. / float(1 << 24)
 
-    def band(length):
-        # (N, 1, L, L): out[j] = sum_k m[j, k] in[k], edge pixels repeated
-        dev = imgs.device
-        j = torch.arange(length, device=dev)
-        m = torch.zeros(n, length, length, dtype=torch.float64, device=dev)
-        reach = int(r_int.max()) + 1
-        for off in range(-reach, reach + 1):
-            k = (j + off).clamp(0, length - 1).expand(n, -1)
-            wgt = torch.where(r_int >= abs(off), ww, torch.where(
-                r_int + 1 == abs(off), fw, torch.zeros_like(ww)))
-            m.scatter_add_(2, k[..., None], wgt.view(n, 1, 1).expand(
-                n, length, 1))
-        return m.unsqueeze(1)
+    def box(x, dim):
+        length = x.shape[dim]
+        padded = F.pad(x, (reach, reach, 0, 0) if dim == 3 else
+                       (0, 0, reach, reach), mode='replicate')
+        acc = padded.narrow(dim, 0, length) * taps[0]
+        for k in range(1, 2 * reach + 1):
+            acc.addcmul_(padded.narrow(dim, k, length), taps[k])
+        return torch.floor((acc + half) * inv_scale).clamp_(0, 255)
 
     x = imgs.double()
-    half, scale = float(1 << 23), float(1 << 24)
-    mw = band(w).transpose(2, 3)
     for _ in range(passes):
-        x = torch.floor((x @ mw + half) / scale).clamp(0, 255)
-    mh = band(h)
+        x = box(x, 3)
     for _ in range(passes):
-        x = torch.floor((mh @ x + half) / scale).clamp(0, 255)
+        x = box(x, 2)
     return x.to(imgs.dtype)

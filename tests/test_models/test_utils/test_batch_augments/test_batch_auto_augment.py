@@ -20,7 +20,7 @@ POLICY = Config.fromfile(
 VALUE_KEYS = ('magnitude', 'angle', 'bits', 'thr')
 #: op types whose batched arithmetic is not bit-exact (max |diff| 1, on
 #: this share of the pixels at most)
-INEXACT = {'Shear': 0.005, 'ColorTransform': 0.001}
+INEXACT = {'Shear': 0.005}
 SIGNED = ('Contrast', 'ColorTransform', 'Brightness', 'Sharpness', 'Shear',
           'Translate', 'Rotate')
 
