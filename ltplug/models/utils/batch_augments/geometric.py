@@ -203,10 +203,18 @@ def warp_affine(imgs: torch.Tensor,
     wx = _cubic_weights(sx - x0)
     wy = _cubic_weights(sy - y0)
     x0, y0 = x0.long(), y0.long()
+    # taps whose weight is 0 for every pixel (a shear along one axis keeps
+    # the other coordinate integral: 1 tap of 4) add exact zeros: skipped
+    # on the CPU (the check would sync a GPU)
+    if imgs.device.type == 'cpu':
+        rows_used = [i for i in range(4) if bool(wy[i].any())]
+        cols_used = [j for j in range(4) if bool(wx[j].any())]
+    else:
+        rows_used = cols_used = list(range(4))
     out = torch.zeros_like(imgs)
-    for i in range(4):
+    for i in rows_used:
         yy = (y0 + i - 1 + pad).clamp(0, h + 2 * pad - 1)
-        for j in range(4):
+        for j in cols_used:
             xx = (x0 + j - 1 + pad).clamp(0, w + 2 * pad - 1)
             weight = (wy[i] * wx[j]).to(imgs.dtype)[:, None]
             out += gather_pixels(padded, yy, xx) * weight
