@@ -80,11 +80,17 @@ class BatchColorJitter(BaseBatchAugment):
         """Run the ops in each sample's order (in place)."""
         on, order, factor = params['apply'], params['order'], \
             params['factor']
+        # ops with no range (e.g. hue=0) never run
         active = torch.tensor([r is not None for r in self.ranges],
                               device=order.device)
-        fns = [(lambda fn, op: lambda x, f: fn(x, f[:, op]))(fn, op)
-               for op, fn in enumerate(self._fns)]
+        fns = [self._with_factor(op) for op in range(4)]
         for pos in range(4):
             ops = torch.where(on & active[order[:, pos]], order[:, pos], -1)
             apply_grouped(imgs, ops, fns, factor)
         return imgs
+
+    def _with_factor(self, op: int):
+        """Op ``op`` as ``fn(imgs, factor)`` taking its own column of the
+        ``(N, 4)`` factors."""
+        fn = self._fns[op]
+        return lambda imgs, factor: fn(imgs, factor[:, op])

@@ -65,6 +65,9 @@ def apply_grouped(imgs: torch.Tensor, op_ids: torch.Tensor,
     order = torch.argsort(op_ids, stable=True)
     counts = torch.bincount(op_ids.clamp(min=-1) + 1,
                             minlength=len(fns) + 1).tolist()
+    if len(counts) > len(fns) + 1:
+        raise ValueError(f'apply_grouped: op ids must be below the number of '
+                         f'ops ({len(fns)}), but got {int(op_ids.max())}')
     if counts[0] == len(op_ids):
         return imgs
     start = counts[0]  # the samples with no op come first

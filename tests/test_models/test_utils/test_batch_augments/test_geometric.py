@@ -31,12 +31,17 @@ def test_apply_grouped_runs_each_samples_own_op_once():
     out = apply_grouped(imgs.clone(), ops, fns, param)
     for n in range(23):
         k = int(ops[n])
-        want = imgs[n] if k < 0 else _shift(k)(imgs[n:n + 1], param[n:n + 1])[0]
+        want = imgs[n] if k < 0 else _shift(k)(imgs[n:n + 1],
+                                               param[n:n + 1])[0]
         assert torch.equal(out[n], want), n
     assert sorted(calls) == [(k, int((ops == k).sum())) for k in range(3)]
     calls.clear()
     none = apply_grouped(imgs.clone(), torch.full((23, ), -1), fns, param)
     assert torch.equal(none, imgs) and calls == []
+    with pytest.raises(ValueError, match='below the number of ops .4., but '
+                       'got 4'):
+        apply_grouped(imgs.clone(), torch.tensor([0, 4] + [-1] * 21), fns,
+                      param)
 
 
 def _bilinear_weights(n, k, m, seed=0):
