@@ -2,6 +2,8 @@
 """Helpers of the batched-augmentation tests: varied uint8 images, the
 per-sample reference ops (MMPretrain / ltplug transforms, built through
 the registry) and a binomial check."""
+from unittest import mock
+
 import numpy as np
 import torch
 from mmengine.registry import DefaultScope
@@ -45,6 +47,22 @@ def per_sample(cfg: dict, img: np.ndarray) -> np.ndarray:
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         transform = TRANSFORMS.build(cfg)
     return transform(dict(img=img.copy()))['img']
+
+
+def per_sample_jitter(cfg: dict, img: np.ndarray, params: dict, i: int,
+                      hue: bool) -> np.ndarray:
+    """The per-sample ``ColorJitter`` pipeline ``cfg`` on ``img`` with
+    sample ``i``'s draws of ``BatchColorJitter`` ``params`` (its op order,
+    its three factors and, with ``hue``, its hue shift as a factor; a
+    1e-9 nudge keeps ``int(h * 255)`` on the drawn level)."""
+    from mmpretrain.datasets.transforms import ColorJitter
+    f = params['factor'][i].tolist()
+    hue_f = f[3] / 255 if f[3] < 128 else (f[3] - 256) / 255
+    draw = (np.array(params['order'][i]), f[0], f[1], f[2],
+            hue_f + 1e-9 * np.sign(hue_f) if hue else None)
+    with mock.patch.object(ColorJitter, '_rand_params',
+                           lambda self, d=draw: d):
+        return per_sample(cfg, img)
 
 
 def in_bgr(cfg: dict) -> dict:

@@ -9,7 +9,6 @@ with per-sample (and batchaug) teachers and takes a training step that
 leaves its teacher untouched."""
 import copy
 import os.path as osp
-from unittest import mock
 
 import numpy as np
 import pytest
@@ -17,7 +16,6 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
-from mmpretrain.datasets.transforms import ColorJitter
 from mmpretrain.models.utils.data_preprocessor import ClsDataPreprocessor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
@@ -26,7 +24,7 @@ from ltplug.models.data_preprocessors import BatchAugDataPreprocessor
 from ltplug.models.utils.teacher import norm_signature
 from tests.helpers import ROOT, unwrap_bgr
 from tests.support.batch_augment_cases import (make_images, per_sample,
-                                               to_nhwc)
+                                               per_sample_jitter, to_nhwc)
 
 BATCHAUG_DIR = osp.join(ROOT, 'configs', 'batchaug')
 CBD_DIR = osp.join(ROOT, 'configs', 'cbd')
@@ -253,13 +251,7 @@ def _jitter_against_per_sample(jitter, ref_cfg, images):
     hue = jitter.ranges[3] is not None
     diffs = []
     for i, img in enumerate(images):
-        f = params['factor'][i].tolist()
-        hue_f = f[3] / 255 if f[3] < 128 else (f[3] - 256) / 255
-        draw = (np.array(params['order'][i]), f[0], f[1], f[2],
-                hue_f + 1e-9 * np.sign(hue_f) if hue else None)
-        with mock.patch.object(ColorJitter, '_rand_params',
-                               lambda self, d=draw: d):
-            ref = per_sample(ref_cfg, img)
+        ref = per_sample_jitter(ref_cfg, img, params, i, hue)
         diffs.append(np.abs(out[i] - ref))
     return np.stack(diffs)
 

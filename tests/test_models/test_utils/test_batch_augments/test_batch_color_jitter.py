@@ -1,16 +1,14 @@
 # Copyright (c) ltplug contributors. All rights reserved.
 import itertools
-from unittest import mock
 
 import numpy as np
 import pytest
 import torch
-from mmpretrain.datasets.transforms import ColorJitter
 from mmpretrain.registry import MODELS
 from scipy import stats
 
-from tests.support.batch_augment_cases import (in_bgr, per_sample, to_nhwc,
-                                               within_binomial)
+from tests.support.batch_augment_cases import (in_bgr, per_sample_jitter,
+                                               to_nhwc, within_binomial)
 
 JITTER = dict(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1)
 
@@ -28,13 +26,7 @@ def test_equals_pillow_color_jitter_for_given_draws(images, batch, hue):
     out = to_nhwc(op(batch.clone(), params))
     ref_cfg = in_bgr(dict(type='ColorJitter', **dict(JITTER, hue=hue)))
     for i, img in enumerate(images):
-        f = params['factor'][i].tolist()
-        hue_f = f[3] / 255 if f[3] < 128 else (f[3] - 256) / 255
-        draw = (np.array(params['order'][i]), f[0], f[1], f[2],
-                hue_f + 1e-9 * np.sign(hue_f) if hue else None)
-        with mock.patch.object(ColorJitter, '_rand_params',
-                               lambda self, d=draw: d):
-            ref = per_sample(ref_cfg, img)
+        ref = per_sample_jitter(ref_cfg, img, params, i, bool(hue))
         diff = np.abs(out[i] - ref)
         if hue:  # Pillow's HSV round trip: a few levels on a few pixels
             assert (diff > 0).mean() < 0.01 and diff.max() <= 8, i
