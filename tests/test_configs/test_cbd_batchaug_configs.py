@@ -259,12 +259,8 @@ def _jitter_against_per_sample(jitter, ref_cfg, images):
 def test_aug_teacher_colour_ops_equal_the_per_sample_pipeline():
     """At CBD's strengths (0.8, 0.8, 0.8, hue 0.2) the built
     BatchColorJitter is the reference pipeline's ApplyInBGR(ColorJitter) on
-    the RGB arrays for the same draws: bit-exact without hue; with hue
-    (Pillow's HSV round trip in float32, docs/batch_augment.md) a level off
-    on a rounding edge, which the later factors up to 1.8 amplify: measured
-    here up to 16 levels on ~0.1% of the pixels (the docs' 8 is for
-    strength 0.4). BatchRandomGrayscale equals the reference's
-    RandomGrayscale."""
+    the RGB arrays for the same draws, bit-exact, hue included;
+    BatchRandomGrayscale equals the reference's RandomGrayscale."""
     kind = 'cbd-teacher-aug'
     cfg = load(batchaug_path(kind))
     pre = MODELS.build(cfg.model.data_preprocessor)
@@ -274,20 +270,12 @@ def test_aug_teacher_colour_ops_equal_the_per_sample_pipeline():
     assert wrapper.channel_order == 'rgb'
     # the wrapped jitter without its RandomApply (its prob: tested above)
     (ref_jitter, ) = wrapper.transforms[0].transforms
+    assert ref_jitter.hue == jitter.ranges[3][1] == 0.2
     images = make_images(24)
-    # brightness / contrast / saturation at 0.8: bit-exact
-    no_hue = dict(cfg.model.data_preprocessor.views[0][2].to_dict(), hue=0.)
-    diff = _jitter_against_per_sample(
-        MODELS.build(no_hue), dict(wrapper.to_dict(), transforms=[
-            dict(ref_jitter.to_dict(), hue=0.)]), images)
-    assert not diff.any()
-    # with hue 0.2
     diff = _jitter_against_per_sample(
         jitter, dict(wrapper.to_dict(), transforms=[ref_jitter.to_dict()]),
         images)
-    frac = (diff > 0).reshape(len(images), -1).mean(1)
-    assert frac.mean() < 0.005 and frac.max() < 0.05 and diff.max() <= 16, \
-        (frac.mean(), frac.max(), diff.max())
+    assert not diff.any(), (diff > 0).mean()
     (ref_gray, ) = [t for t in pipeline if t.type == 'RandomGrayscale']
     batch = torch.from_numpy(images).permute(0, 3, 1, 2).float()
     grey = to_nhwc(gray(batch, dict(gray=torch.ones(len(images),

@@ -24,9 +24,9 @@ class BatchColorJitter(BaseBatchAugment):
     saturation factors uniform in ``[max(0, 1 - x), 1 + x]``, hue uniform
     in ``[-x, x]`` (shift ``int(h * 255) % 256`` of Pillow's uint8 hue,
     as ltplug's ``adjust_hue``). The ops follow Pillow's ImageEnhance
-    (truncating blends, 16-bit luminance); hue uses Pillow's HSV formulas
-    in float32 and may differ by a level where a value sits on a rounding
-    edge.
+    (truncating blends, 16-bit luminance); hue looks its pixels up in
+    tables of Pillow's own RGB <-> HSV conversions (128 MiB on the device,
+    made on first use): all four are bit-exact.
 
     Args:
         brightness (float): Defaults to 0.

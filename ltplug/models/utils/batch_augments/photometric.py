@@ -8,8 +8,9 @@ cv2-backend arithmetic (what MMPretrain's AutoAugment ops call: float
 blend, truncation to uint8), ``pil_*`` functions follow Pillow's (what
 MMPretrain's ``ColorJitter`` with its default ``'pillow'`` backend calls).
 """
-from typing import Sequence
+from typing import Dict, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -27,13 +28,6 @@ def _mean(gray: torch.Tensor) -> torch.Tensor:
     total = gray.sum((1, 2, 3)) if n * 255 < (1 << 24) else gray.double(
     ).sum((1, 2, 3))
     return total.double() / n
-
-
-def _is_zero(x: torch.Tensor) -> torch.Tensor:
-    """``1.`` where the non-negative integer-valued ``x`` is 0, else
-    ``0.`` (arithmetic: faster than a comparison and ``where`` on the
-    CPU)."""
-    return (1. - x).clamp_(min=0.)
 
 
 def cv2_gray(imgs: torch.Tensor) -> torch.Tensor:
@@ -179,61 +173,78 @@ def pil_saturation(imgs: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
     return pil_blend(imgs, pil_gray(imgs).expand_as(imgs), factor)
 
 
+#: Pillow's conversions of every 24-bit pixel, built on first use (CPU)
+#: and copied once to each device: ``{(src, dst, device): table}``
+_CONVERT_TABLES: Dict[Tuple[str, str, str], torch.Tensor] = {}
+
+
+def pillow_convert_table(src: str, dst: str,
+                         device: Union[str, torch.device] = 'cpu'
+                         ) -> torch.Tensor:
+    """Pillow's ``convert(dst)`` of each of the 2 ** 24 three-channel
+    ``src`` pixels: an int32 table of length 2 ** 24 (64 MiB) whose entry
+    ``c0 << 16 | c1 << 8 | c2`` holds the converted channels of the pixel
+    ``(c0, c1, c2)`` packed the same way.
+
+    Made once per process by Pillow itself (a few seconds of one CPU
+    core), so a lookup is Pillow's result by construction; then cached,
+    and copied once to each ``device``.
+
+    Args:
+        src (str): Pillow mode of the pixels, e.g. ``'RGB'``.
+        dst (str): Pillow mode to convert to, e.g. ``'HSV'``.
+        device (str | torch.device): Where the table is wanted. Defaults
+            to ``'cpu'``.
+    """
+    key = (src, dst, str(torch.device(device)))
+    if key not in _CONVERT_TABLES:
+        cpu = (src, dst, 'cpu')
+        if cpu not in _CONVERT_TABLES:
+            from PIL import Image
+
+            # every packed value 0 .. 2 ** 24 - 1, whose little-endian
+            # bytes are (c2, c1, c0, 0): one 4096 x 4096 image of all the
+            # pixels (c0, c1, c2)
+            every = np.arange(1 << 24, dtype='<u4')
+            img = Image.frombuffer('RGB', (4096, 4096), every, 'raw', 'BGRX',
+                                   0, 1)
+            if src != 'RGB':
+                img = Image.merge(src, img.split())
+            out = img.convert(dst)
+            # packed back the same way: bytes (d2, d1, d0, 0)
+            packed = Image.merge(
+                'RGBA', (*out.split()[::-1], Image.new('L', out.size, 0)))
+            _CONVERT_TABLES[cpu] = torch.from_numpy(
+                np.array(packed).reshape(-1, 4).view('<i4').reshape(-1))
+        _CONVERT_TABLES[key] = _CONVERT_TABLES[cpu].to(device)
+    return _CONVERT_TABLES[key]
+
+
 def pil_hue(imgs: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     """Pillow's RGB -> HSV (uint8 channels), ``H += shift`` (mod 256),
-    HSV -> RGB, as ltplug's ``adjust_hue`` with the pillow backend.
-
-    Float32, as Pillow; the branches of Pillow's formulas are taken by
-    multiplying with 0 / 1 masks built by arithmetic on the integer
-    values (exact, and several times faster on the CPU than comparisons
-    and ``torch.where``).
+    HSV -> RGB, as ltplug's ``adjust_hue`` with the pillow backend:
+    exactly, by two lookups in tables of Pillow's own conversions of every
+    24-bit pixel (:func:`pillow_convert_table`; 128 MiB on the batch's
+    device, made on first use).
 
     Args:
         imgs (torch.Tensor): RGB batch.
         shift (torch.Tensor): ``(N,)`` int64 hue shift in 0..255
             (``int(hue_factor * 255) % 256``).
     """
-    x = imgs.float()
-    r, g, b = x.unbind(1)
-    maxc = torch.maximum(torch.maximum(r, g), b)
-    minc = torch.minimum(torch.minimum(r, g), b)
-    cr = maxc - minc
-    grey = _is_zero(cr)  # 1: r == g == b
-    crs = cr + grey  # the divisor, 1 where grey (its h is masked)
-    s = cr / (maxc + _is_zero(maxc))
-    rc, gc, bc = (maxc - r) / crs, (maxc - g) / crs, (maxc - b) / crs
-    # Pillow: r == maxc first, then g == maxc, else b
-    is_r = _is_zero(maxc - r)
-    is_g = _is_zero(maxc - g) * (1. - is_r)
-    is_b = 1. - is_r - is_g
-    h = is_r * (bc - gc) + is_g * (2. + rc - bc) + is_b * (4. + gc - rc)
-    h = h / 6. + 1.  # in [5/6, 11/6]: fmod(h, 1) is h - floor(h), exact
-    h = h - torch.floor(h)
-    colour = 1. - grey
-    uh = torch.floor(h * 255.).clamp_(0, 255) * colour
-    us = torch.floor(s * 255.).clamp_(0, 255) * colour
-    uh = uh + shift.float().view(-1, 1, 1)  # 0..510 -> mod 256
-    uh = uh - 256. * (uh - 255.).clamp_(0, 1)
-    # HSV -> RGB (Pillow's hsv2rgb); sector i picks (r, g, b) from
-    # 0: (v, t, p)  1: (q, v, p)  2: (p, v, t)  3: (p, q, v)  4: (t, p, v)
-    # 5: (v, p, q)
-    hf = uh * 6. / 255.
-    i = torch.floor(hf)
-    f = hf - i
-    fs = us / 255.
-    v = maxc
-    p = torch.floor(v * (1. - fs) + 0.5).clamp_(0, 255)
-    q = torch.floor(v * (1. - fs * f) + 0.5).clamp_(0, 255)
-    t = torch.floor(v * (1. - fs * (1. - f)) + 0.5).clamp_(0, 255)
-    i = i - 6. * (i - 5.).clamp_(0, 1)  # i == 6 (uh == 255) -> 0
-    m = [(1. - (i - k).abs_()).clamp_(min=0.) for k in range(6)]
-    vp, qp, tp = v - p, q - p, t - p
-    r_out = p + vp * (m[0] + m[5]) + qp * m[1] + tp * m[4]
-    g_out = p + tp * m[0] + vp * (m[1] + m[2]) + qp * m[3]
-    b_out = p + tp * m[2] + vp * (m[3] + m[4]) + qp * m[5]
-    rgb = torch.stack([r_out, g_out, b_out], 1)
-    keep = _is_zero(us).unsqueeze(1)  # s == 0: (v, v, v)
-    return (rgb + (v.unsqueeze(1) - rgb) * keep).to(imgs.dtype)
+    n, _, h, w = imgs.shape
+    r, g, b = imgs.float().unbind(1)
+    # the packed pixel, exact in float32 (at most 2 ** 24 - 1)
+    rgb = (r * 65536. + g * 256. + b).view(-1).long()
+    hsv = pillow_convert_table('RGB', 'HSV', imgs.device).index_select(
+        0, rgb).view(n, -1)
+    # H is the top byte: adding shift << 16 and keeping 24 bits is the
+    # uint8 H + shift (mod 256)
+    hsv = (hsv + (shift.to(torch.int32) << 16).view(-1, 1)) & 0xFFFFFF
+    out = pillow_convert_table('HSV', 'RGB', imgs.device).index_select(
+        0, hsv.view(-1).long()).view(n, 1, h, w)
+    return torch.cat([out >> 16, (out >> 8) & 255, out & 255],
+                     1).to(imgs.dtype)
 
 
 def weighted_gray(imgs: torch.Tensor,
