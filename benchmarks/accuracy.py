@@ -55,7 +55,10 @@ the per-seed values (``results.<method>.per_seed``) and the summary.
 
 ``ce_batchaug`` is CE with the batched augmentation path
 (``configs/batchaug/``, the same crop + flip drawn per sample on whole
-batches by ``BatchAugDataPreprocessor``), to compare with ``ce``.
+batches by ``BatchAugDataPreprocessor``), to compare with ``ce``;
+``ncl_batchaug`` is NCL with the batched path (crop + flip + AutoAugment
+CIFAR10 policy + Cutout, drawn per sample on whole batches), to compare
+with ``ncl``.
 
 Resume: every finished stage writes ``accuracy_stage.json`` (its record,
 the config file it trained, a hash of that config as resolved, its bases
@@ -180,6 +183,13 @@ METHODS: Dict[str, List[Stage]] = {
     'ce_batchaug': [
         Stage('ce_batchaug', 'configs/batchaug/'
               'ce_resnet32_1xb128-200e_cifar10-lt-r100-batchaug.py')
+    ],
+    # NCL with the batched path: the same crop + flip + AutoAugment CIFAR10
+    # policy + Cutout 16, drawn per sample on whole batches; compared with
+    # 'ncl' at the same budget and seeds
+    'ncl_batchaug': [
+        Stage('ncl_batchaug', 'configs/batchaug/'
+              'ncl_resnet32_1xb64-400e_cifar10-lt-r100-batchaug.py')
     ],
     # one ResNet-32 distilled from the NCL run of the same budget (its
     # teacher), trained with NCL's augmentation (RandomCrop 32 pad 4 + flip
@@ -671,7 +681,9 @@ def write_table(results: Dict[str, dict], args) -> str:
             'ncl_distill_no_kd: ncl_distill without '
             'the teacher (CE on class-balanced resampling); all with NCL\'s '
             'augmentation (RandomCrop 32 pad 4, flip, AutoAugment CIFAR10 '
-            'policy, Cutout 16). Inference images/s: a timed predict loop '
+            'policy, Cutout 16), per sample in the dataloader except '
+            'ncl_batchaug: ncl with the same augmentation drawn per sample '
+            'on whole batches (BatchAugDataPreprocessor). Inference images/s: a timed predict loop '
             'of every final model in one process (batch '
             f'{getattr(args, "infer_batch", "-")}), ratios against the '
             'ensemble of the same run.',

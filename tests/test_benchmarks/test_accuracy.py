@@ -223,6 +223,52 @@ def test_ncl_rows_stage_configs(tmp_path):
         assert cfg.randomness.seed == 2
 
 
+
+@pytest.mark.parametrize('batched,reference', [('ce_batchaug', 'ce'),
+                                               ('ncl_batchaug', 'ncl')])
+def test_batchaug_rows_differ_from_their_reference_only_in_the_data_path(
+        batched, reference, tmp_path):
+    """A batched row trains its reference row's stage with the augmentation
+    moved into the model: after the common overrides (data root, budget,
+    seed) the train pipeline is still ``PackInputs`` only and the model's
+    preprocessor a ``BatchAugDataPreprocessor`` whose view holds the
+    reference pipeline's random ops; everything else is the reference's."""
+    args = accuracy.parse_args(['--epochs', '7'])
+    args.seed = 1
+    cfgs = {}
+    for name in (batched, reference):
+        path = str(tmp_path / f'{name}.py')
+        accuracy.write_stage_config(path, STAGES[name], args, '/data/c10',
+                                    accuracy.stage_fields())
+        cfgs[name] = Config.fromfile(path)
+    fast, ref = cfgs[batched], cfgs[reference]
+    assert [t['type'] for t in fast.train_dataloader.dataset.pipeline] == [
+        'PackInputs']
+    ref_ops = [t['type'] for t in ref.train_dataloader.dataset.pipeline]
+    # the model's own, else the top-level one (which MMPretrain's runner
+    # puts into a model that has none)
+    pre = fast.model.get('data_preprocessor', fast.get('data_preprocessor'))
+    assert pre.type == 'BatchAugDataPreprocessor'
+    (view, ) = pre.views
+    ops = [op['type'] for op in view]
+    assert 'BatchRandomCrop' in ops and 'BatchRandomFlip' in ops
+    assert ('RandomCrop' in ref_ops) and ('RandomFlip' in ref_ops)
+    if reference == 'ncl':
+        assert 'BatchAutoAugment' in ops and 'BatchClippedCutout' in ops
+        assert 'ClippedCutout' in ref_ops and any(
+            'AutoAugment' in str(t) for t in
+            ref.train_dataloader.dataset.pipeline)
+    for cfg in (fast, ref):
+        assert cfg.train_dataloader.dataset.data_root == '/data/c10'
+        assert cfg.randomness.seed == 1 and cfg.train_cfg.max_epochs == 7
+    assert {k: v for k, v in fast.model.items()
+            if k != 'data_preprocessor'} == \
+        {k: v for k, v in ref.model.items() if k != 'data_preprocessor'}
+    assert fast.train_dataloader.sampler == ref.train_dataloader.sampler
+    assert fast.train_dataloader.batch_size == \
+        ref.train_dataloader.batch_size
+    assert fast.optim_wrapper == ref.optim_wrapper
+
 def run(top1, many, wall, **kw):
     return dict(metrics={'shot/top1': top1, **kw.pop('metrics', {})},
                 groups=dict(many=many, medium=50., few=float('nan'),
