@@ -91,13 +91,20 @@ def mmcv_color(imgs: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
 def mmcv_sharpness(imgs: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
     """``mmcv.adjust_sharpness``: blend with the image smoothed by
     ``[[1, 1, 1], [1, 5, 1], [1, 1, 1]] / 13`` (``cv2.filter2D`` on
-    uint8: reflect-101 border, rounded)."""
-    c = imgs.shape[1]
-    kernel = imgs.new_tensor([[1., 1., 1.], [1., 5., 1.], [1., 1., 1.]]) / 13
-    kernel = kernel.expand(c, 1, 3, 3)
-    smooth = F.conv2d(F.pad(imgs, (1, 1, 1, 1), mode='reflect'), kernel,
-                      groups=c)
-    return mmcv_blend(imgs, torch.round(smooth).clamp(0, 255), factor)
+    uint8: reflect-101 border, rounded).
+
+    The smoothing is the exact integer sum of the 3 x 3 neighbourhood plus
+    4 times the centre, divided by 13 and rounded: a sum of 13 integers
+    over 13 is never within 1 / 26 of a half, so OpenCV's float32
+    accumulation rounds it the same way (and shifted sums are far cheaper
+    on the CPU than a depthwise convolution of a few small images).
+    """
+    h, w = imgs.shape[2:]
+    p = F.pad(imgs, (1, 1, 1, 1), mode='reflect')
+    rows = p[:, :, :, :w] + p[:, :, :, 1:w + 1] + p[:, :, :, 2:]
+    total = rows[:, :, :h] + rows[:, :, 1:h + 1] + rows[:, :, 2:] + 4. * imgs
+    smooth = torch.round(total * (1. / 13))
+    return mmcv_blend(imgs, smooth, factor)
 
 
 def invert(imgs: torch.Tensor) -> torch.Tensor:
