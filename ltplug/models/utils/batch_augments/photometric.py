@@ -302,8 +302,12 @@ def pil_gaussian_blur(imgs: torch.Tensor, sigma: torch.Tensor,
 
     def box(x, dim):
         length = x.shape[dim]
-        padded = F.pad(x, (reach, reach, 0, 0) if dim == 3 else
-                       (0, 0, reach, reach), mode='replicate')
+        # edge pixels repeated (a concatenation: several times faster on
+        # the CPU than F.pad(mode='replicate') in float64)
+        first, last = x.narrow(dim, 0, 1), x.narrow(dim, length - 1, 1)
+        reps = [1, 1, 1, 1]
+        reps[dim] = reach
+        padded = torch.cat([first.repeat(reps), x, last.repeat(reps)], dim)
         acc = padded.narrow(dim, 0, length) * taps[0]
         for k in range(1, 2 * reach + 1):
             acc.addcmul_(padded.narrow(dim, k, length), taps[k])
