@@ -82,7 +82,14 @@ class BatchAugDataPreprocessor(ClsDataPreprocessor):
         return (x - self.mean) / self.std if self._enable_normalize else x
 
     def forward(self, data: dict, training: bool = False) -> dict:
-        """Augment (in training), normalise and set the labels.
+        """Augment (in training), normalise and set the labels, with
+        autocast off on the preprocessor's device.
+
+        MMEngine runs the data preprocessor inside the optim wrapper's AMP
+        context; the ops are exact integer arithmetic in float32 / float64
+        (matmuls of fixed-point weights, sums of shifted copies) that fp16
+        or bf16 autocast would round. The model's forward still runs under
+        AMP.
 
         Args:
             data (dict): ``inputs`` (``(N, C, H, W)`` uint8 tensor or a list
@@ -93,6 +100,11 @@ class BatchAugDataPreprocessor(ClsDataPreprocessor):
             dict: ``inputs`` (a tensor, or a list of one tensor per view
             when there are several) and ``data_samples``.
         """
+        with torch.autocast(device_type=self.device.type, enabled=False):
+            return self._preprocess(data, training)
+
+    def _preprocess(self, data: dict, training: bool) -> dict:
+        """:meth:`forward` without the autocast guard."""
         inputs = self._stack(data['inputs'])
         views = self.augment(inputs) if training else [inputs]
         out = super().forward(

@@ -346,13 +346,14 @@ class DecodeBatchAugDataPreprocessor(BatchAugDataPreprocessor):
                 resize_antialias(img, (rh, rw))[:, t:t + ch, l:l + cw])
         return torch.stack(out)
 
-    def forward(self, data: dict, training: bool = False) -> dict:
-        """Decode, crop / resize, augment (in training), normalise.
+    def _preprocess(self, data: dict, training: bool) -> dict:
+        """Decode, crop / resize, augment (in training), normalise (run by
+        :meth:`forward`, with autocast off).
 
         Args:
             data (dict): ``inputs`` (a list of 1-D uint8 tensors of JPEG
                 bytes) and ``data_samples``.
-            training (bool): Whether to augment. Defaults to False.
+            training (bool): Whether to augment.
 
         Returns:
             dict: ``inputs`` (a tensor, or a list of one tensor per view

@@ -102,6 +102,28 @@ def test_batchaug_configs_build_and_give_their_views(rel):
     assert all(torch.isfinite(o).all() for o in outs)
 
 
+
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_amp_context_does_not_change_the_augmented_batch(dtype):
+    """MMEngine calls the preprocessor inside the optim wrapper's AMP
+    context: under autocast (here the CPU's, as a proxy for CUDA's) the
+    built NCL + MoCo preprocessor gives the same float32 views as without
+    it (the resize's fixed-point matmul cast to fp16 moved pixels by up to
+    ~250 levels), and autocast is on again for the model afterwards."""
+    cfg = Config.fromfile(osp.join(ROOT, CONFIGS[-1]))
+    pre = MODELS.build(cfg.model.data_preprocessor)
+    data = _data(64)
+    torch.manual_seed(0)
+    ref = pre(dict(data), True)['inputs']
+    torch.manual_seed(0)
+    with torch.autocast('cpu', dtype=dtype):
+        out = pre(dict(data), True)['inputs']
+        assert torch.is_autocast_enabled('cpu')
+    assert len(out) == 2
+    for a, b in zip(ref, out):
+        assert b.dtype == torch.float32
+        assert torch.equal(a, b)
+
 def test_ncl_batchaug_policy_is_the_per_sample_configs():
     ours = Config.fromfile(osp.join(ROOT, CONFIGS[2]))
     ref = Config.fromfile(osp.join(

@@ -190,6 +190,22 @@ def test_boxes_differ_per_sample_and_a_seed_repeats_the_batch(tmp_path):
     assert len({tuple(r) for r in boxes.tolist()}) == 8
 
 
+
+def test_amp_context_does_not_change_the_batch(tmp_path):
+    """Under autocast (the CPU's, a proxy for the AMP context MMEngine
+    calls the preprocessor in) decode, crop, resize and jitter give the
+    same float32 batch as without it."""
+    batch = load_batch(write_jpegs(tmp_path))
+    pre = build([[dict(type='BatchRandomFlip', prob=0.5),
+                  dict(type='BatchColorJitter', brightness=0.4,
+                       contrast=0.4, saturation=0.4)]], crop_size=64)
+    torch.manual_seed(1)
+    ref = pre(batch, True)['inputs']
+    torch.manual_seed(1)
+    with torch.autocast('cpu', dtype=torch.float16):
+        out = pre(batch, True)['inputs']
+    assert out.dtype == torch.float32 and torch.equal(ref, out)
+
 def test_box_distribution_matches_mmpretrain_random_resized_crop():
     n, h, w = 4000, 375, 500
     torch.manual_seed(0)
