@@ -42,9 +42,9 @@ def apply_grouped(imgs: torch.Tensor, op_ids: torch.Tensor,
     ``op_ids[n] < 0``): one reorder of the batch by op, each op on a
     contiguous slice, one reorder back.
 
-    The same as ``apply_subset(imgs, op_ids == k, fns[k], *params)`` for
-    every ``k``, with 2 reorders of the batch in all instead of 2 index
-    copies per op.
+    Each ``fns[k]`` sees only the samples with ``op_ids == k`` (and their
+    ``params``); the batch is reordered twice in all, whatever the number
+    of ops.
 
     Args:
         imgs (torch.Tensor): ``(N, C, H, W)`` batch (modified in place).

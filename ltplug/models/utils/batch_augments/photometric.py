@@ -94,8 +94,8 @@ def mmcv_sharpness(imgs: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
     uint8: reflect-101 border, rounded).
 
     The smoothing is the exact integer sum of the 3 x 3 neighbourhood plus
-    4 times the centre, divided by 13 and rounded: a sum of 13 integers
-    over 13 is never within 1 / 26 of a half, so OpenCV's float32
+    4 times the centre, divided by 13 and rounded: an integer divided by
+    13 is never within 1 / 26 of a half, so OpenCV's float32
     accumulation rounds it the same way (and shifted sums are far cheaper
     on the CPU than a depthwise convolution of a few small images).
     """
