@@ -58,7 +58,12 @@ the per-seed values (``results.<method>.per_seed``) and the summary.
 batches by ``BatchAugDataPreprocessor``), to compare with ``ce``;
 ``ncl_batchaug`` is NCL with the batched path (crop + flip + AutoAugment
 CIFAR10 policy + Cutout, drawn per sample on whole batches), to compare
-with ``ncl``.
+with ``ncl``. ``ssd_stage1`` is SSD's stage I alone (CE + MoCo; its top-1
+is the jointly trained linear classifier's) and ``ssd_stage1_batchaug`` the
+same with both of its views (the pad-4 crop + flip + ColorJitter query
+view, the MoCo v2 key view: RandomResizedCrop, ColorJitter, grayscale,
+Gaussian blur, flip) drawn per sample on whole batches: the check of the
+contrastive views.
 
 Resume: every finished stage writes ``accuracy_stage.json`` (its record,
 the config file it trained, a hash of that config as resolved, its bases
@@ -190,6 +195,18 @@ METHODS: Dict[str, List[Stage]] = {
     'ncl_batchaug': [
         Stage('ncl_batchaug', 'configs/batchaug/'
               'ncl_resnet32_1xb64-400e_cifar10-lt-r100-batchaug.py')
+    ],
+    # SSD stage I alone (CE + MoCo on two views: a pad-4 crop + flip +
+    # ColorJitter query view, a MoCo v2 key view with RandomResizedCrop,
+    # ColorJitter, grayscale, Gaussian blur and flip), per sample in the
+    # dataloader; its top-1 is the jointly trained linear classifier's
+    'ssd_stage1': [SSD_STAGE1],
+    # the same two views drawn per sample on whole batches
+    # (BatchAugDataPreprocessor); compared with 'ssd_stage1' at the same
+    # budget and seeds: the contrastive views' accuracy check
+    'ssd_stage1_batchaug': [
+        Stage('ssd_stage1_batchaug', 'configs/batchaug/'
+              'ssd-stage1_resnet32_1xb128-200e_cifar10-lt-r100-batchaug.py')
     ],
     # one ResNet-32 distilled from the NCL run of the same budget (its
     # teacher), trained with NCL's augmentation (RandomCrop 32 pad 4 + flip
@@ -683,7 +700,22 @@ def write_table(results: Dict[str, dict], args) -> str:
             'augmentation (RandomCrop 32 pad 4, flip, AutoAugment CIFAR10 '
             'policy, Cutout 16), per sample in the dataloader except '
             'ncl_batchaug: ncl with the same augmentation drawn per sample '
-            'on whole batches (BatchAugDataPreprocessor). Inference images/s: a timed predict loop '
+            'on whole batches (BatchAugDataPreprocessor).',
+        ]
+    if any(name.startswith('ssd_stage1') for name in results):
+        lines += [
+            '',
+            'ssd_stage1: SSD stage I alone (CE + MoCo, top-1 of its jointly '
+            'trained linear classifier), its two views (pad-4 crop, flip, '
+            'ColorJitter; MoCo v2: RandomResizedCrop, ColorJitter, '
+            'grayscale, Gaussian blur, flip) per sample in the dataloader; '
+            'ssd_stage1_batchaug: the same views drawn per sample on whole '
+            'batches (BatchAugDataPreprocessor).',
+        ]
+    if results:
+        lines += [
+            '',
+            'Inference images/s: a timed predict loop '
             'of every final model in one process (batch '
             f'{getattr(args, "infer_batch", "-")}), ratios against the '
             'ensemble of the same run.',

@@ -224,15 +224,34 @@ def test_ncl_rows_stage_configs(tmp_path):
 
 
 
-@pytest.mark.parametrize('batched,reference', [('ce_batchaug', 'ce'),
-                                               ('ncl_batchaug', 'ncl')])
+def _random_ops(transforms) -> list:
+    """The per-sample pipeline's ops, wrappers (``ApplyInBGR``,
+    ``RandomApply``) unwrapped (a ``RandomApply``'s ``prob`` moved into its
+    op), ``PackInputs`` left out."""
+    ops = []
+    for t in transforms:
+        if t['type'] in ('ApplyInBGR', 'RandomApply'):
+            inner = _random_ops(t['transforms'])
+            if t['type'] == 'RandomApply':
+                inner = [dict(op, prob=t['prob']) for op in inner]
+            ops += inner
+        elif t['type'] != 'PackInputs':
+            ops.append(dict(t))
+    return ops
+
+
+@pytest.mark.parametrize('batched,reference',
+                         [('ce_batchaug', 'ce'), ('ncl_batchaug', 'ncl'),
+                          ('ssd_stage1_batchaug', 'ssd_stage1')])
 def test_batchaug_rows_differ_from_their_reference_only_in_the_data_path(
         batched, reference, tmp_path):
     """A batched row trains its reference row's stage with the augmentation
     moved into the model: after the common overrides (data root, budget,
     seed) the train pipeline is still ``PackInputs`` only and the model's
-    preprocessor a ``BatchAugDataPreprocessor`` whose view holds the
-    reference pipeline's random ops; everything else is the reference's."""
+    preprocessor a ``BatchAugDataPreprocessor`` whose views hold, op for
+    op, the batched counterparts (``Batch<Op>``) of the reference
+    pipeline's random ops (each of SSD's two ``MultiView`` views);
+    everything else is the reference's."""
     args = accuracy.parse_args(['--epochs', '7'])
     args.seed = 1
     cfgs = {}
@@ -244,20 +263,25 @@ def test_batchaug_rows_differ_from_their_reference_only_in_the_data_path(
     fast, ref = cfgs[batched], cfgs[reference]
     assert [t['type'] for t in fast.train_dataloader.dataset.pipeline] == [
         'PackInputs']
-    ref_ops = [t['type'] for t in ref.train_dataloader.dataset.pipeline]
+    ref_pipeline = ref.train_dataloader.dataset.pipeline
+    if ref_pipeline[0]['type'] == 'MultiView':
+        assert ref_pipeline[0]['num_views'] == [1, 1]
+        ref_views = [_random_ops(v) for v in ref_pipeline[0]['transforms']]
+    else:
+        ref_views = [_random_ops(ref_pipeline)]
     # the model's own, else the top-level one (which MMPretrain's runner
     # puts into a model that has none)
     pre = fast.model.get('data_preprocessor', fast.get('data_preprocessor'))
     assert pre.type == 'BatchAugDataPreprocessor'
-    (view, ) = pre.views
-    ops = [op['type'] for op in view]
-    assert 'BatchRandomCrop' in ops and 'BatchRandomFlip' in ops
-    assert ('RandomCrop' in ref_ops) and ('RandomFlip' in ref_ops)
-    if reference == 'ncl':
-        assert 'BatchAutoAugment' in ops and 'BatchClippedCutout' in ops
-        assert 'ClippedCutout' in ref_ops and any(
-            'AutoAugment' in str(t) for t in
-            ref.train_dataloader.dataset.pipeline)
+    assert len(pre.views) == len(ref_views)
+    for view, ref_ops in zip(pre.views, ref_views):
+        assert [op['type'] for op in view] == [
+            f"Batch{op['type']}" for op in ref_ops]
+        # the parameters both spell alike have the same values
+        for op, ref_op in zip(view, ref_ops):
+            shared = (set(op) & set(ref_op)) - {'type'}
+            assert {k: op[k] for k in shared} == \
+                {k: ref_op[k] for k in shared}, op['type']
     for cfg in (fast, ref):
         assert cfg.train_dataloader.dataset.data_root == '/data/c10'
         assert cfg.randomness.seed == 1 and cfg.train_cfg.max_epochs == 7

@@ -66,12 +66,27 @@ class BatchAugDataPreprocessor(ClsDataPreprocessor):
             inputs = inputs.flip(1)
         return inputs
 
-    def augment(self, inputs: torch.Tensor) -> List[torch.Tensor]:
-        """Run every view's ops on a float copy of ``inputs`` (uint8-valued
-        results, not normalised)."""
+    def _view_input(self, inputs: torch.Tensor) -> torch.Tensor:
+        """A view's starting batch: a float copy of the stacked inputs
+        (subclasses that crop per view, e.g. after decoding, override
+        it)."""
+        return inputs.float()
+
+    def augment(self, inputs: Union[torch.Tensor, List[torch.Tensor]]
+                ) -> List[torch.Tensor]:
+        """Run every view's ops, in order, on its own starting batch
+        (:meth:`_view_input`; uint8-valued results, not normalised).
+
+        Args:
+            inputs (torch.Tensor | list[torch.Tensor]): The stacked uint8
+                batch (a subclass's own input, e.g. decoded images).
+
+        Returns:
+            list[torch.Tensor]: One ``(N, C, H, W)`` float batch per view.
+        """
         outs = []
         for view in self.views:
-            x = inputs.float()
+            x = self._view_input(inputs)
             for op in view:
                 x = op(x)
             outs.append(x)
@@ -103,15 +118,31 @@ class BatchAugDataPreprocessor(ClsDataPreprocessor):
         with torch.autocast(device_type=self.device.type, enabled=False):
             return self._preprocess(data, training)
 
-    def _preprocess(self, data: dict, training: bool) -> dict:
-        """:meth:`forward` without the autocast guard."""
-        inputs = self._stack(data['inputs'])
-        views = self.augment(inputs) if training else [inputs]
-        out = super().forward(
-            dict(inputs=views[0], data_samples=data.get('data_samples')),
-            training)
+    def _pack(self, views: List[torch.Tensor], data_samples,
+              training: bool) -> dict:
+        """Normalise the views and set the labels: the first view through
+        ``ClsDataPreprocessor`` (labels, ``batch_augments``), the others
+        normalised alone.
+
+        Args:
+            views (list[torch.Tensor]): One float batch per view.
+            data_samples (list | None): The batch's data samples.
+            training (bool): Whether in training.
+
+        Returns:
+            dict: ``inputs`` (a tensor, or a list of one tensor per view
+            when there are several) and ``data_samples``.
+        """
+        out = ClsDataPreprocessor.forward(
+            self, dict(inputs=views[0], data_samples=data_samples), training)
         if len(views) > 1:
             out['inputs'] = [out['inputs']] + [
                 self._normalize(v) for v in views[1:]
             ]
         return out
+
+    def _preprocess(self, data: dict, training: bool) -> dict:
+        """:meth:`forward` without the autocast guard."""
+        inputs = self._stack(data['inputs'])
+        views = self.augment(inputs) if training else [inputs]
+        return self._pack(views, data.get('data_samples'), training)

@@ -6,7 +6,6 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from mmpretrain.models.utils.data_preprocessor import ClsDataPreprocessor
 from mmpretrain.registry import MODELS
 
 from ...datasets.transforms.load_image_from_file_checked import \
@@ -318,6 +317,11 @@ class DecodeBatchAugDataPreprocessor(BatchAugDataPreprocessor):
                 resize_antialias(img[:, t:t + h, l:l + w], self.crop_size))
         return torch.stack(out)
 
+    def _view_input(self, imgs: List[torch.Tensor]) -> torch.Tensor:
+        """A view's starting batch: its own RandomResizedCrop of the
+        decoded images."""
+        return self.random_resized_crop(imgs)
+
     def resize_center_crop(self, imgs: List[torch.Tensor]) -> torch.Tensor:
         """The eval geometry: ``ResizeEdge(test_resize_edge)`` +
         ``CenterCrop(test_crop_size)`` (or a resize to ``test_crop_size``
@@ -361,19 +365,6 @@ class DecodeBatchAugDataPreprocessor(BatchAugDataPreprocessor):
         """
         samples = data.get('data_samples')
         imgs = self.decode(self._encoded_list(data['inputs']), samples)
-        if training:
-            views = []
-            for view in self.views:
-                x = self.random_resized_crop(imgs)
-                for op in view:
-                    x = op(x)
-                views.append(x)
-        else:
-            views = [self.resize_center_crop(imgs)]
-        out = ClsDataPreprocessor.forward(
-            self, dict(inputs=views[0], data_samples=samples), training)
-        if len(views) > 1:
-            out['inputs'] = [out['inputs']] + [
-                self._normalize(v) for v in views[1:]
-            ]
-        return out
+        views = (self.augment(imgs)
+                 if training else [self.resize_center_crop(imgs)])
+        return self._pack(views, samples, training)
