@@ -803,12 +803,15 @@ def inference_speed(models: Dict[str, Any], batch: int, iters: int,
     """
     import torch
     g = torch.Generator().manual_seed(0)
-    images = [torch.randint(0, 256, (3, 32, 32), generator=g,
-                            dtype=torch.uint8) for _ in range(batch)]
+    # one stacked batch with no data samples, as default_collate gives it
+    # (SelfSupDataPreprocessor, SSD stage I's, takes nothing else)
+    images = torch.randint(0, 256, (batch, 3, 32, 32), generator=g,
+                           dtype=torch.uint8)
     times: Dict[str, List[float]] = {name: [] for name in models}
     with torch.no_grad():
-        inputs = {name: m.data_preprocessor(dict(inputs=images),
-                                            False)['inputs']
+        inputs = {name: m.data_preprocessor(
+                      dict(inputs=images, data_samples=None),
+                      False)['inputs']
                   for name, m in models.items()}
         for name, m in models.items():
             m(inputs[name], mode='predict')  # warm-up

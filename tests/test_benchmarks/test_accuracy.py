@@ -506,6 +506,29 @@ def test_inference_speed_ensemble_slower(tmp_path):
     assert 0 < speed['ncl'] < speed['single']
 
 
+@pytest.mark.parametrize('method', sorted(accuracy.METHODS))
+def test_every_rows_final_model_runs_the_timed_predict_loop(method, tmp_path):
+    """The inference timing after a seed loads each row's final model from
+    its written config (teachers left out) and feeds it through its own
+    data preprocessor: every row's model takes the timed batch (SSD stage
+    I's SelfSupDataPreprocessor only takes a stacked one with its data
+    samples)."""
+    import torch
+    stage = accuracy.METHODS[method][-1]
+    args = accuracy.parse_args([])
+    args.seed = 0
+    fields = {k: '/no/such.pth' for k in stage.needs}
+    fields.update(accuracy.stage_fields())
+    cfg_path = str(tmp_path / 'cfg.py')
+    accuracy.write_stage_config(cfg_path, stage, args, '/data/c10', fields)
+    ckpt = str(tmp_path / 'model.pth')
+    torch.save(dict(state_dict={}), ckpt)
+    model = accuracy.load_predictor(cfg_path, ckpt)
+    speed = accuracy.inference_speed({method: model}, batch=4, iters=1,
+                                     rounds=1)
+    assert speed[method] > 0
+
+
 def test_ssd_stage3_names_its_teacher_in_the_teachers_vocabulary(tmp_path):
     stage = STAGES['ssd_stage3']
     args = accuracy.parse_args(['--budget', 'cpu'])
