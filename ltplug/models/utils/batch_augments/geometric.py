@@ -116,30 +116,32 @@ def crop_batch(imgs: torch.Tensor, top: torch.Tensor, left: torch.Tensor,
 def invert_affine(matrix: torch.Tensor) -> torch.Tensor:
     """``cv2.invertAffineTransform`` for a batch of ``(N, 2, 3)`` matrices
     (float64)."""
-    m = matrix.double()
-    det = m[:, 0, 0] * m[:, 1, 1] - m[:, 0, 1] * m[:, 1, 0]
+    # one unbind instead of an indexing op per coefficient
+    m00, m01, m02, m10, m11, m12 = matrix.double().reshape(-1, 6).unbind(1)
+    det = m00 * m11 - m01 * m10
     det = torch.where(det != 0, 1. / det, torch.zeros_like(det))
-    a11, a22 = m[:, 1, 1] * det, m[:, 0, 0] * det
-    a12, a21 = -m[:, 0, 1] * det, -m[:, 1, 0] * det
-    b1 = -a11 * m[:, 0, 2] - a12 * m[:, 1, 2]
-    b2 = -a21 * m[:, 0, 2] - a22 * m[:, 1, 2]
-    return torch.stack([torch.stack([a11, a12, b1], 1),
-                        torch.stack([a21, a22, b2], 1)], 1)
+    a11, a22 = m11 * det, m00 * det
+    a12, a21 = -m01 * det, -m10 * det
+    b1 = -a11 * m02 - a12 * m12
+    b2 = -a21 * m02 - a22 * m12
+    return torch.stack([a11, a12, b1, a21, a22, b2], 1).view(-1, 2, 3)
 
 
-def _fixed_point_map(inv: torch.Tensor, h: int, w: int, row: int,
-                     shift: int) -> torch.Tensor:
-    """OpenCV warpAffine's fixed-point source coordinate of every output
-    pixel, ``(N, H, W)`` int64, in units of ``2 ** -shift`` pixels."""
+def _fixed_point_maps(inv: torch.Tensor, h: int, w: int,
+                      shift: int) -> torch.Tensor:
+    """OpenCV warpAffine's fixed-point source coordinates of every output
+    pixel, ``(N, 2, H, W)`` int64 (x, then y), in units of ``2 ** -shift``
+    pixels."""
     dev = inv.device
     xs = torch.arange(w, device=dev, dtype=torch.float64)
     ys = torch.arange(h, device=dev, dtype=torch.float64)
     scale = float(1 << AB_BITS)
-    a = torch.round(inv[:, row, 0, None] * xs * scale).long()  # (N, W)
-    b = torch.round((inv[:, row, 1, None] * ys + inv[:, row, 2, None]) *
-                    scale).long()  # (N, H)
+    a = torch.round(inv[:, :, 0, None] * xs * scale).long()  # (N, 2, W)
+    b = torch.round((inv[:, :, 1, None] * ys + inv[:, :, 2, None]) *
+                    scale).long()  # (N, 2, H)
     round_delta = 1 << (AB_BITS - shift - 1)
-    return (a[:, None, :] + b[:, :, None] + round_delta) >> (AB_BITS - shift)
+    return (a[:, :, None, :] + b[:, :, :, None] + round_delta) >> (
+        AB_BITS - shift)
 
 
 def _cubic_weights(frac: torch.Tensor) -> Sequence[torch.Tensor]:
@@ -186,11 +188,9 @@ def warp_affine(imgs: torch.Tensor,
                            device=imgs.device).expand(c).view(1, c, 1, 1)
     padded = F.pad(imgs - fill, (pad, ) * 4) + fill
     if interpolation == 'nearest':
-        xs = _fixed_point_map(inv, h, w, 0, 0)
-        ys = _fixed_point_map(inv, h, w, 1, 0)
-        xs = (xs + pad).clamp(0, w + 2 * pad - 1)
-        ys = (ys + pad).clamp(0, h + 2 * pad - 1)
-        return gather_pixels(padded, ys, xs)
+        xs, ys = (_fixed_point_maps(inv, h, w, 0) + pad).unbind(1)
+        return gather_pixels(padded, ys.clamp(0, h + 2 * pad - 1),
+                             xs.clamp(0, w + 2 * pad - 1))
     gx = torch.arange(w, device=imgs.device, dtype=torch.float64)
     gy = torch.arange(h, device=imgs.device, dtype=torch.float64)
 
