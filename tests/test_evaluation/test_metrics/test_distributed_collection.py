@@ -67,7 +67,11 @@ WORKER = textwrap.dedent('''
         if rank == 0:
             with open(path, 'w') as f:
                 json.dump(out, f)
-        dist.destroy_process_group()
+        # barrier + destroy, as the tools end: a rank that tears gloo down
+        # while its peer still talks aborts (SIGABRT, 'terminate called
+        # without an active exception')
+        from ltplug.utils.cli import finish_distributed
+        finish_distributed()
 
     if __name__ == '__main__':
         collect_device, path = sys.argv[1], sys.argv[2]

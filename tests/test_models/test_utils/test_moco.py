@@ -189,6 +189,8 @@ def _gather_worker(rank, world, port, folder):
         labels = torch.tensor([10 * rank, 10 * rank + 1])
         torch.save((concat_all_gather(keys), concat_all_gather(labels)),
                    os.path.join(folder, f'rank{rank}.pth'))
+        # no rank tears gloo down while its peer still talks (SIGABRT)
+        torch_dist.barrier()
     finally:
         torch_dist.destroy_process_group()
 
